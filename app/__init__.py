@@ -1,0 +1,1 @@
+"""Groundwork: composition root, HTTP/UI edge, chat use case and the shared kernel."""

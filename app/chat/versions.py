@@ -1,0 +1,140 @@
+"""Assistant versions: prompts, model and retrieval/confidence settings as one numbered unit.
+
+Versions are immutable once created; activating one (or rolling back) only moves the
+``is_active`` flag, so every stored answer names the exact version that produced it.
+"""
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.chat.composer import ComposerConfig
+from app.chat.confidence import ConfidenceWeights
+from app.chat.llm_answerer import default_prompts
+from app.errors import NotFound
+from retrieval.types import RetrievalConfig
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """``answerer`` is ``composer`` or ``llm`` (used only when an LLM endpoint is configured)."""
+
+    # Calibrated on evals (out_of_scope: cross-domain, near-domain, in-scope); see the report.
+    confidence_threshold: float = 0.55
+    answerer: str = "composer"
+    weights: ConfidenceWeights = field(default_factory=ConfidenceWeights)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AnswerConfig":
+        values = dict(data)
+        if isinstance(values.get("weights"), dict):
+            values["weights"] = ConfidenceWeights(**values["weights"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class AssistantVersion:
+    id: uuid.UUID
+    number: int
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    composer: ComposerConfig = field(default_factory=ComposerConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
+    # Prompt template texts (answer_system, answer_user, condense); copied in at creation.
+    prompts: dict[str, str] = field(default_factory=default_prompts)
+
+
+def default_config() -> dict[str, Any]:
+    return {
+        "retrieval": asdict(RetrievalConfig()),
+        "composer": asdict(ComposerConfig()),
+        "answer": asdict(AnswerConfig()),
+        "prompts": default_prompts(),
+    }
+
+
+def _from_row(version_id: uuid.UUID, number: int, config: dict[str, Any]) -> AssistantVersion:
+    return AssistantVersion(
+        id=version_id,
+        number=number,
+        retrieval=RetrievalConfig.from_dict(config.get("retrieval", {})),
+        composer=ComposerConfig(**config.get("composer", {})),
+        answer=AnswerConfig.from_dict(config.get("answer", {})),
+        # Versions created before prompts were versioned use the shipped templates.
+        prompts={**default_prompts(), **config.get("prompts", {})},
+    )
+
+
+async def active_version(session: AsyncSession) -> AssistantVersion:
+    row = (
+        await session.execute(
+            text("SELECT id, number, config FROM assistant_versions WHERE is_active LIMIT 1")
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no assistant version is active; run `groundwork migrate`")
+    return _from_row(row[0], row[1], row[2])
+
+
+async def ensure_default_version(session: AsyncSession) -> None:
+    """Create and activate version 1 with the defaults if no version exists yet."""
+    await session.execute(
+        text(
+            """
+            INSERT INTO assistant_versions (id, number, description, config, is_active)
+            SELECT :id, 1, 'defaults', CAST(:config AS jsonb), true
+            WHERE NOT EXISTS (SELECT 1 FROM assistant_versions)
+            """
+        ),
+        {"id": uuid.uuid4(), "config": _json(default_config())},
+    )
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value)
+
+
+async def create_version(
+    session: AsyncSession, config: dict[str, Any], *, description: str, activate: bool
+) -> int:
+    """Store a new immutable version (validated first); optionally make it the active one."""
+    _from_row(uuid.uuid4(), 0, config)  # raises on unknown or malformed settings
+    number = int(
+        (
+            await session.execute(
+                text("SELECT COALESCE(MAX(number), 0) + 1 FROM assistant_versions")
+            )
+        ).scalar_one()
+    )
+    if activate:
+        await session.execute(text("UPDATE assistant_versions SET is_active = false"))
+    await session.execute(
+        text(
+            "INSERT INTO assistant_versions (id, number, description, config, is_active) "
+            "VALUES (:id, :number, :description, CAST(:config AS jsonb), :active)"
+        ),
+        {
+            "id": uuid.uuid4(),
+            "number": number,
+            "description": description,
+            "config": _json(config),
+            "active": activate,
+        },
+    )
+    return number
+
+
+async def activate_defaults(session: AsyncSession, description: str = "current defaults") -> int:
+    """Make a version with this release's defaults active (creating one if the active differs)."""
+    wanted = default_config()
+    row = (
+        await session.execute(
+            text("SELECT number, config FROM assistant_versions WHERE is_active LIMIT 1")
+        )
+    ).first()
+    if row is not None and row[1] == wanted:
+        return int(row[0])
+    return await create_version(session, wanted, description=description, activate=True)

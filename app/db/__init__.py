@@ -1,0 +1,1 @@
+"""Persistence kernel: ORM tables, engine/session factories and the Alembic migrations."""

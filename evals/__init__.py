@@ -1,0 +1,1 @@
+"""Evaluation and benchmarks: golden sets, public-set adapters, metrics, reports."""

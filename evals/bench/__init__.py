@@ -1,0 +1,1 @@
+"""Benchmarks: each a module with add_arguments() and run()."""

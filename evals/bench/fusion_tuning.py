@@ -1,0 +1,129 @@
+"""Offline fusion tuning and confidence calibration on per-query leg results (no database).
+
+Legs are doc-level rankings (a doc scores by its best chunk). Tuning picks the fusion method
+and weights with the best mean nDCG@10 on one half of the queries; reports use the other.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from evals.ir_metrics import mean, ndcg_at, recall_at
+from retrieval.fusion import fuse_scores
+from retrieval.types import Fusion
+
+DocList = list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class QueryLegs:
+    query_id: str
+    dense: DocList
+    keyword: DocList
+    top_similarity: float | None
+
+
+@dataclass(frozen=True)
+class FusionChoice:
+    method: Fusion
+    dense_weight: float
+    keyword_weight: float
+    rrf_k: int = 60
+
+    def label(self) -> str:
+        extra = f", k={self.rrf_k}" if self.method == "rrf" else ""
+        return f"{self.method} {self.dense_weight:.2f}:{self.keyword_weight:.2f}{extra}"
+
+
+def collapse_to_docs(hits: Sequence[tuple[str, float]]) -> DocList:
+    """Best score per doc, best first (``hits`` are chunk hits already mapped to doc ids)."""
+    best: dict[str, float] = {}
+    for doc, score in hits:
+        if doc not in best or score > best[doc]:
+            best[doc] = score
+    return sorted(best.items(), key=lambda item: (-item[1], item[0]))
+
+
+def fused_ranking(legs: QueryLegs, choice: FusionChoice) -> list[str]:
+    ranked = fuse_scores(
+        [(legs.dense, choice.dense_weight), (legs.keyword, choice.keyword_weight)],
+        method=choice.method,
+        rrf_k=choice.rrf_k,
+    )
+    return [doc for doc, _ in ranked]
+
+
+def scores(
+    rankings: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]]
+) -> tuple[float, float]:
+    """Mean (nDCG@10, Recall@100) over the queries in ``rankings``."""
+    ids = list(rankings)
+    return (
+        mean([ndcg_at(rankings[q], qrels[q], 10) for q in ids]),
+        mean([recall_at(rankings[q], qrels[q], 100) for q in ids]),
+    )
+
+
+def candidate_choices() -> list[FusionChoice]:
+    grid = [round(0.05 * i, 2) for i in range(4, 17)]
+    choices = [FusionChoice("rrf", w, round(1 - w, 2), k) for w in grid for k in (20, 60)]
+    for method in ("zscore", "minmax"):
+        choices.extend(FusionChoice(method, w, round(1 - w, 2)) for w in grid)
+    return choices
+
+
+def tune(
+    legs: Sequence[QueryLegs], qrels: Mapping[str, Mapping[str, int]]
+) -> tuple[FusionChoice, float]:
+    """The choice with the best mean nDCG@10 over ``legs`` (ties: first in the grid)."""
+    best: tuple[FusionChoice, float] | None = None
+    for choice in candidate_choices():
+        ndcg, _ = scores({q.query_id: fused_ranking(q, choice) for q in legs}, qrels)
+        if best is None or ndcg > best[1] + 1e-12:
+            best = (choice, ndcg)
+    assert best is not None  # noqa: S101 - the grid is never empty
+    return best
+
+
+@dataclass(frozen=True)
+class Calibration:
+    midpoint: float
+    slope: float
+    agreement_bonus: float
+
+
+def confidence(sim: float, agree: bool, cal: Calibration) -> float:
+    return 1.0 / (1.0 + math.exp(-(cal.slope * (sim - cal.midpoint) + cal.agreement_bonus * agree)))
+
+
+def fit_calibration(samples: Sequence[tuple[float, bool, bool]]) -> Calibration:
+    """Logistic fit of P(top doc relevant) on (top cosine, legs agree) -> the config's form."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = [[sim, float(agree)] for sim, agree, _ in samples]
+    labels = [int(hit) for _, _, hit in samples]
+    model = LogisticRegression(C=100.0).fit(features, labels)
+    slope, bonus = (float(x) for x in model.coef_[0])
+    intercept = float(model.intercept_[0])
+    return Calibration(midpoint=-intercept / slope, slope=slope, agreement_bonus=bonus)
+
+
+def calibration_error(
+    samples: Sequence[tuple[float, bool, bool]], cal: Calibration, bins: int = 10
+) -> tuple[float, float]:
+    """(expected calibration error over ``bins`` equal-width bins, Brier score)."""
+    probs = [(confidence(sim, agree, cal), hit) for sim, agree, hit in samples]
+    if not probs:
+        return 0.0, 0.0
+    ece = 0.0
+    for b in range(bins):
+        inside = [
+            (p, h)
+            for p, h in probs
+            if b / bins <= p < (b + 1) / bins or (b == bins - 1 and p == 1.0)
+        ]
+        if inside:
+            gap = abs(mean([p for p, _ in inside]) - mean([float(h) for _, h in inside]))
+            ece += gap * len(inside) / len(probs)
+    brier = mean([(p - float(h)) ** 2 for p, h in probs])
+    return ece, brier

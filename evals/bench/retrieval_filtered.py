@@ -1,0 +1,148 @@
+"""Filtered dense recall@10 against exact search, and hybrid latency, at fixed ACL selectivities.
+
+The corpus (``--chunks``, default 100k) comes from ``evals.bench.synthetic_corpus``; queries
+are SciFact claims. Latency is the full ``retrieve()``: query embedding, both legs, fusion.
+"""
+
+import asyncio
+import random
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.db.session import make_engine
+from evals.bench.scratch_db import scratch_database
+from evals.bench.synthetic_corpus import EVERYONE, SELECTIVITY_GROUPS, load_synthetic
+from evals.datasets_scifact import chunk_scifact, load_scifact, sentence_windows
+from evals.embedding_cache import embed_cached
+from ingestion.chunking import embedding_text
+from retrieval.embeddings import Embedder, build_embedder
+from retrieval.retriever import retrieve
+from retrieval.search import count_readable, vector_search
+from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
+from retrieval.types import RetrievalConfig
+
+SELECTIVITIES = [(share, [group]) for share, group in SELECTIVITY_GROUPS.items()] + [
+    (1.0, [EVERYONE])
+]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def recall_at_10(
+    engine: AsyncEngine, vectors: list[list[float]], groups: list[str], config: RetrievalConfig
+) -> tuple[float, int, float]:
+    """(mean recall@10 vs exact, short results, mean dense ms) with the production path."""
+    recalls, short, times = [], 0, []
+    for vector in vectors:
+        async with AsyncSession(engine) as session:
+            started = time.perf_counter()
+            readable = await count_readable(session, groups=groups, limit=config.exact_below + 1)
+            ann = await vector_search(
+                session,
+                vector,
+                groups=groups,
+                k=10,
+                ef_search=config.ef_search,
+                exact=readable <= config.exact_below,
+            )
+            times.append((time.perf_counter() - started) * 1000)
+            exact = await vector_search(session, vector, groups=groups, k=10, exact=True)
+        want = min(10, len(exact))
+        short += len(ann) < want
+        recalls.append(len({h.chunk_id for h in ann} & {h.chunk_id for h in exact}) / max(want, 1))
+    return statistics.fmean(recalls), short, statistics.fmean(times)
+
+
+async def latencies(
+    engine: AsyncEngine,
+    embedder: Embedder,
+    queries: list[str],
+    groups: list[str],
+    config: RetrievalConfig,
+    clients: int,
+) -> list[float]:
+    pending = list(queries)
+    out: list[float] = []
+
+    async def client() -> None:
+        while pending:
+            query = pending.pop()
+            async with AsyncSession(engine) as session:
+                started = time.perf_counter()
+                await retrieve(session, embedder, query, groups=groups, config=config)
+                out.append((time.perf_counter() - started) * 1000)
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return out
+
+
+async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> int:
+    data = load_scifact(Path(settings.datasets_dir))
+    tokenizer = WordpieceTokenizer.from_model_dir(packaged_model_dir())
+    drafts = chunk_scifact(data.docs, tokenizer)
+    base = embed_cached(
+        embedder,
+        [embedding_text(c.title, c.heading_path, c.text) for _, c in drafts],
+        data_dir=settings.data_dir,
+    )
+    first_chunk: dict[str, int] = {}
+    for index, (doc_id, _) in enumerate(drafts):
+        first_chunk.setdefault(doc_id, index)
+    windows = sentence_windows(data.docs)
+    random.Random(11).shuffle(windows)  # noqa: S311 - a reproducible sample, not a secret
+    if len(windows) < args.chunks:
+        print(f"only {len(windows)} sentence windows available; using all")
+    windows = windows[: args.chunks]
+    owners = np.array([first_chunk[doc] for doc, _ in windows])
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    corpus = await load_synthetic(dsn, [t for _, t in windows], owners, base)
+    print(
+        f"corpus: {corpus.chunks} chunks from {len(base)} real MiniLM vectors (perturbed); "
+        f"load {corpus.load_seconds:.0f} s, HNSW + covering index build {corpus.index_seconds:.0f} s"
+    )
+    qids = sorted(data.queries)[: args.queries]
+    texts = [data.queries[q] for q in qids]
+    qvecs = [v.tolist() for v in embed_cached(embedder, texts, data_dir=settings.data_dir)]
+    config = RetrievalConfig()
+    engine = make_engine(url, pool_size=max(args.clients, 2))
+    try:
+        await latencies(engine, embedder, texts[:20], [EVERYONE], config, 1)  # warm-up
+        print(f"\n{len(qids)} queries per row; config {config}\n")
+        print(
+            "| readable share | recall@10 | short results | dense ms (mean) | "
+            f"1 client p50 / p95 ms | {args.clients} clients p50 / p95 ms |"
+        )
+        print("|---|---|---|---|---|---|")
+        for share, groups in SELECTIVITIES:
+            recall, short, dense_ms = await recall_at_10(engine, qvecs, groups, config)
+            one = await latencies(engine, embedder, texts, groups, config, 1)
+            many = await latencies(engine, embedder, texts, groups, config, args.clients)
+            print(
+                f"| {share:.1%} | {recall:.4f} | {short} | {dense_ms:.1f} | "
+                f"{_pct(one, 0.5):.1f} / {_pct(one, 0.95):.1f} | "
+                f"{_pct(many, 0.5):.1f} / {_pct(many, 0.95):.1f} |",
+                flush=True,
+            )
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def run_filtered(settings: Any, args: Any) -> int:
+    embedder = build_embedder(
+        name=settings.embedding.model,
+        model_path=settings.embedding.model_path,
+        batch_size=settings.embedding.batch_size,
+        threads=settings.embedding.threads,
+    )
+    with scratch_database(settings, "bench_filtered", fresh=True) as url:
+        return asyncio.run(measure(settings, url, args, embedder))

@@ -1,0 +1,193 @@
+"""SciFact retrieval quality through the real store and SQL: nDCG@10 / Recall@100 per leg and fused.
+
+Queries split in two halves by id (even/odd position in sorted order): fusion weights, BM25
+parameters and the confidence calibration are tuned on the first half and reported on the
+second half and on all queries.
+"""
+
+import asyncio
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.db.models import EVERYONE
+from app.db.session import make_engine
+from evals.bench.fusion_tuning import (
+    Calibration,
+    FusionChoice,
+    QueryLegs,
+    calibration_error,
+    collapse_to_docs,
+    fit_calibration,
+    fused_ranking,
+    scores,
+    tune,
+)
+from evals.bench.scifact_corpus import load_scifact_corpus
+from evals.bench.scratch_db import scratch_database
+from evals.datasets_scifact import SciFact, load_scifact
+from evals.embedding_cache import embed_cached
+from retrieval.embeddings import Embedder, build_embedder
+from retrieval.retriever import search_legs
+from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
+from retrieval.types import RetrievalConfig
+
+BASELINES = (FusionChoice("rrf", 1.0, 1.0, 60), FusionChoice("minmax", 0.5, 0.5))
+BM25_GRID = ((0.9, 0.4), (1.2, 0.75), (1.2, 0.5), (1.5, 0.75), (0.9, 0.6), (1.5, 0.5))
+
+
+def split_queries(ids: list[str]) -> tuple[list[str], list[str]]:
+    ordered = sorted(ids, key=lambda q: (len(q), q))
+    return ordered[0::2], ordered[1::2]
+
+
+async def run_legs(
+    engine: AsyncEngine,
+    data: SciFact,
+    vectors: dict[str, list[float]],
+    chunk_doc: dict[Any, str],
+    config: RetrievalConfig,
+) -> dict[str, QueryLegs]:
+    """Both legs for every query via ``retrieval.retriever.search_legs`` (the production SQL)."""
+    out: dict[str, QueryLegs] = {}
+    for query_id, query in data.queries.items():
+        async with AsyncSession(engine) as session:
+            dense, keyword, _ = await search_legs(
+                session, vectors[query_id], query, groups=[EVERYONE], config=config
+            )
+        out[query_id] = QueryLegs(
+            query_id=query_id,
+            dense=collapse_to_docs([(chunk_doc[h.chunk_id], h.score) for h in dense]),
+            keyword=collapse_to_docs([(chunk_doc[h.chunk_id], h.score) for h in keyword]),
+            top_similarity=dense[0].score if dense else None,
+        )
+    return out
+
+
+def _leg_rankings(legs: dict[str, QueryLegs], ids: list[str], leg: str) -> dict[str, list[str]]:
+    return {q: [doc for doc, _ in getattr(legs[q], leg)] for q in ids}
+
+
+def _row(
+    label: str,
+    legs: dict[str, QueryLegs],
+    subsets: dict[str, list[str]],
+    data: SciFact,
+    ranking: Any,
+) -> str:
+    cells = []
+    for ids in subsets.values():
+        ndcg, recall = scores({q: ranking(legs[q]) for q in ids}, data.qrels)
+        cells.append(f"{ndcg:.3f} / {recall:.3f}")
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def _calibration_samples(
+    legs: dict[str, QueryLegs], ids: list[str], choice: FusionChoice, data: SciFact
+) -> list[tuple[float, bool, bool]]:
+    samples = []
+    for q in ids:
+        ranking = fused_ranking(legs[q], choice)
+        top = legs[q].top_similarity
+        if not ranking or top is None:
+            continue
+        agree = bool(
+            legs[q].dense and legs[q].keyword and legs[q].dense[0][0] == legs[q].keyword[0][0]
+        )
+        samples.append((top, agree, data.qrels[q].get(ranking[0], 0) > 0))
+    return samples
+
+
+async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> int:
+    data = load_scifact(Path(settings.datasets_dir), split=args.split)
+    tokenizer = WordpieceTokenizer.from_model_dir(packaged_model_dir())
+    engine = make_engine(url, pool_size=2)
+    try:
+        corpus = await load_scifact_corpus(
+            engine, data, embedder, tokenizer, data_dir=settings.data_dir
+        )
+        print(
+            f"corpus: {len(data.docs)} docs, {corpus.chunks} chunks ({corpus.load_seconds:.0f} s)"
+        )
+        qids = list(data.queries)
+        qvec = embed_cached(embedder, [data.queries[q] for q in qids], data_dir=settings.data_dir)
+        vectors = {q: v.tolist() for q, v in zip(qids, qvec, strict=True)}
+        tune_ids, held_ids = split_queries(qids)
+        subsets = {"tune half": tune_ids, "held-out half": held_ids, "all": qids}
+        base = replace(
+            RetrievalConfig(), dense_candidates=args.candidates, keyword_candidates=args.candidates
+        )
+        best_bm25, best_ndcg = (base.bm25_k1, base.bm25_b), -1.0
+        for k1, b in BM25_GRID if args.tune_bm25 else ((base.bm25_k1, base.bm25_b),):
+            started = time.perf_counter()
+            legs = await run_legs(
+                engine, data, vectors, corpus.chunk_doc, replace(base, bm25_k1=k1, bm25_b=b)
+            )
+            ndcg, _ = scores(_leg_rankings(legs, tune_ids, "keyword"), data.qrels)
+            print(
+                f"  bm25 k1={k1} b={b}: nDCG@10 {ndcg:.3f} on the tune half "
+                f"({time.perf_counter() - started:.0f} s)"
+            )
+            if ndcg > best_ndcg:
+                best_bm25, best_ndcg, best_legs = (k1, b), ndcg, legs
+        legs = best_legs
+        choice, tuned_ndcg = tune([legs[q] for q in tune_ids], data.qrels)
+        print(
+            f"\nSciFact {args.split}: {len(qids)} queries; BM25 k1={best_bm25[0]} b={best_bm25[1]}; "
+            f"tuned fusion: {choice.label()} (tune-half nDCG@10 {tuned_ndcg:.3f})\n"
+        )
+        print(
+            "| method | "
+            + " | ".join(f"{n} (n={len(i)}) nDCG@10 / R@100" for n, i in subsets.items())
+            + " |"
+        )
+        print("|---|" + "---|" * len(subsets))
+        print(_row("dense (MiniLM, HNSW)", legs, subsets, data, lambda x: [d for d, _ in x.dense]))
+        print(_row("BM25 (Postgres)", legs, subsets, data, lambda x: [d for d, _ in x.keyword]))
+        for baseline in BASELINES:
+            print(
+                _row(
+                    f"{baseline.label()} (baseline)",
+                    legs,
+                    subsets,
+                    data,
+                    lambda x, c=baseline: fused_ranking(x, c),
+                )
+            )
+        print(
+            _row(
+                f"hybrid: {choice.label()} (tuned)",
+                legs,
+                subsets,
+                data,
+                lambda x: fused_ranking(x, choice),
+            )
+        )
+        default = Calibration(
+            base.confidence_midpoint, base.confidence_slope, base.confidence_agreement_bonus
+        )
+        fitted = fit_calibration(_calibration_samples(legs, tune_ids, choice, data))
+        held = _calibration_samples(legs, held_ids, choice, data)
+        for name, cal in (("default", default), ("fitted", fitted)):
+            ece, brier = calibration_error(held, cal)
+            print(
+                f"confidence {name}: midpoint {cal.midpoint:.3f} slope {cal.slope:.2f} "
+                f"agreement {cal.agreement_bonus:.2f} -> held-out ECE {ece:.3f}, Brier {brier:.3f}"
+            )
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def run_quality(settings: Any, args: Any) -> int:
+    embedder = build_embedder(
+        name=settings.embedding.model,
+        model_path=settings.embedding.model_path,
+        batch_size=settings.embedding.batch_size,
+        threads=settings.embedding.threads,
+    )
+    with scratch_database(settings, "bench_scifact", fresh=args.fresh) as url:
+        return asyncio.run(evaluate(settings, url, args, embedder))

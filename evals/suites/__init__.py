@@ -1,0 +1,1 @@
+"""Evaluation suites: each a module with add_arguments() and run()."""

@@ -1,0 +1,127 @@
+"""``groundwork eval squad``: SQuAD 2.0 (20 dev articles) as one open-domain knowledge base.
+
+Every paragraph is one document. Answerable questions: does the first cited sentence (and one
+of up to three) contain a gold answer, token F1 of the first cited sentence. Unanswerable ones:
+the abstention curve and AUC of the answer confidence (answerable = positive).
+"""
+
+import argparse
+import asyncio
+import json
+import random
+from typing import Any
+
+from app.resources import load_models
+from app.settings import Settings
+from evals import answer_metrics as m
+from evals.suites import answer_runs as runs
+from evals.workspace import CorpusFile, open_workspace
+
+SOURCE = "squad"
+
+
+def _articles(settings: Settings) -> list[dict[str, Any]]:
+    path = runs.datasets_dir(settings) / "squad2" / "dev-v2.0.shared.json"
+    data: list[dict[str, Any]] = json.loads(path.read_text())["data"]
+    return data
+
+
+def corpus(settings: Settings) -> list[CorpusFile]:
+    return [
+        CorpusFile(name=f"{a['title']}_{i:03d}.txt", data=p["context"].encode())
+        for a in _articles(settings)
+        for i, p in enumerate(a["paragraphs"])
+    ]
+
+
+def questions(settings: Settings, *, per_class: int, seed: int = 7) -> list[dict[str, Any]]:
+    """A seeded sample of ``per_class`` answerable and ``per_class`` unanswerable questions."""
+    answerable: list[dict[str, Any]] = []
+    unanswerable: list[dict[str, Any]] = []
+    for article in _articles(settings):
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                row = {
+                    "id": qa["id"],
+                    "question": qa["question"],
+                    "answers": sorted({a["text"] for a in qa["answers"]}),
+                }
+                (unanswerable if qa["is_impossible"] else answerable).append(row)
+    rng = random.Random(seed)  # noqa: S311  (a reproducible sample, not a secret)
+    return rng.sample(answerable, min(per_class, len(answerable))) + rng.sample(
+        unanswerable, min(per_class, len(unanswerable))
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--per-class", type=int, default=250, help="questions per class (seeded)")
+    parser.add_argument("--seed", type=int, default=7)
+
+
+def score(rows: list[dict[str, Any]], asked: list[runs.Asked], threshold: float) -> dict[str, Any]:
+    first = any3 = answered = 0
+    f1 = 0.0
+    pairs = [(r, a) for r, a in zip(rows, asked, strict=True) if r["answers"]]
+    for row, a in pairs:
+        text = a.answer_at(threshold)
+        answered += bool(text)
+        first += m.first_k_contain_answer(text, row["answers"], 1)
+        any3 += m.first_k_contain_answer(text, row["answers"], 3)
+        sentences = m.cited_sentences(text)
+        f1 += m.best_f1(sentences[0][0], row["answers"]) if sentences else 0.0
+    n = max(1, len(pairs))
+    return {
+        "answerable": len(pairs),
+        "answered_share": round(answered / n, 4),
+        "first_cited_sentence_contains_answer": round(first / n, 4),
+        "one_of_three_cited_sentences_contains_answer": round(any3 / n, 4),
+        "first_sentence_token_f1": round(f1 / n, 4),
+    }
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    files = corpus(settings)
+    rows = questions(settings, per_class=args.per_class, seed=args.seed)
+    models = load_models(settings)
+    async with open_workspace(
+        settings, "chat-squad", fingerprint=runs.fingerprint(files), models=models
+    ) as ws:
+        loaded = await runs.load(ws, SOURCE, files)
+        user = await ws.user("squad-eval")
+        asked = [(await runs.ask(ws, user, row["question"]))[0] for row in rows]
+    threshold = float(asked[0].trace.get("threshold", 0.0)) if asked else 0.0
+    pairs = list(zip(rows, asked, strict=True))
+    pos = [a.confidence if a.draft else 0.0 for r, a in pairs if r["answers"]]
+    neg = [a.confidence if a.draft else 0.0 for r, a in pairs if not r["answers"]]
+    retrieval = {
+        has: [
+            float(a.trace.get("retrieval", {}).get("confidence", 0.0))
+            for r, a in pairs
+            if bool(r["answers"]) == has
+        ]
+        for has in (True, False)
+    }
+    declined = sum(not a.answered_at(threshold) for r, a in pairs if not r["answers"])
+    return {
+        "suite": "squad",
+        "corpus": loaded,
+        "threshold": threshold,
+        "at_version_threshold": score(rows, asked, threshold),
+        "without_threshold": score(rows, asked, 0.0),
+        "unanswerable_declined_at_version_threshold": round(declined / max(1, len(neg)), 4),
+        "abstention_auc": round(m.abstention_auc(pos, neg), 4),
+        "abstention_auc_retrieval_confidence_only": round(
+            m.abstention_auc(retrieval[True], retrieval[False]), 4
+        ),
+        "abstention_curve": [p.__dict__ for p in m.abstention_curve(pos, neg, points=11)],
+        "latency_ms": {
+            "p50": round(runs.percentile([a.latency_ms for a in asked], 0.5), 1),
+            "p95": round(runs.percentile([a.latency_ms for a in asked], 0.95), 1),
+        },
+    }
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    report = asyncio.run(_run(settings, args))
+    runs.write_report(settings, "squad", report)
+    return 0

@@ -1,0 +1,1 @@
+"""Guardrails: input validation, PII policy, prompt-injection detection, output checks."""

@@ -1,0 +1,1 @@
+"""Ingestion: sources and files in, access-controlled chunks with embeddings out."""

@@ -1,0 +1,303 @@
+"""SQL for ingestion: document status, and replacing a document's chunks in one transaction.
+
+Chunks, their BM25 postings and the corpus statistics change together, so a reader
+sees a document's old chunks or its new ones, never a mix, and BM25's statistics always
+describe exactly the chunks that exist.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from retrieval.analyzer import term_frequencies
+from retrieval.search import vector_literal
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    position: int
+    text: str
+    title: str
+    heading_path: str
+    page: int | None
+    content_hash: str
+    token_count: int
+    embedding: Sequence[float]
+    injection_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class DocumentJob:
+    """What the pipeline needs to know about a document, read under a row lock."""
+
+    id: uuid.UUID
+    source_id: uuid.UUID
+    uri: str
+    file_path: str
+    content_hash: str
+    indexed_hash: str | None
+    status: str
+    access: list[str]
+    pii_policy: str
+    attempts: int
+
+
+async def lock_document(session: AsyncSession, document_id: uuid.UUID) -> DocumentJob | None:
+    row = (
+        (
+            await session.execute(
+                text(
+                    """
+                SELECT d.id, d.source_id, d.uri, d.file_path, d.content_hash, d.indexed_hash,
+                       d.status, COALESCE(d.acl_override, s.groups) AS access, s.pii_policy,
+                       d.attempts
+                FROM documents d JOIN sources s ON s.id = d.source_id
+                WHERE d.id = :id
+                FOR UPDATE OF d
+                """
+                ),
+                {"id": document_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return DocumentJob(**{key: row[key] for key in row.keys()})  # noqa: SIM118
+
+
+async def set_status(
+    session: AsyncSession,
+    document_id: uuid.UUID,
+    status: str,
+    *,
+    error: str | None = None,
+    chunks_done: int | None = None,
+    chunks_total: int | None = None,
+    bump_attempts: bool = False,
+) -> None:
+    await session.execute(
+        text(
+            """
+            UPDATE documents SET status = :status, error = :error,
+                   chunks_done = COALESCE(:done, chunks_done),
+                   chunks_total = COALESCE(:total, chunks_total),
+                   attempts = attempts + CASE WHEN :bump THEN 1 ELSE 0 END,
+                   updated_at = now()
+            WHERE id = :id
+            """
+        ),
+        {
+            "id": document_id,
+            "status": status,
+            "error": error,
+            "done": chunks_done,
+            "total": chunks_total,
+            "bump": bump_attempts,
+        },
+    )
+
+
+async def mark_indexed(session: AsyncSession, document_id: uuid.UUID, indexed_hash: str) -> None:
+    await session.execute(
+        text("UPDATE documents SET indexed_hash = :hash WHERE id = :id"),
+        {"id": document_id, "hash": indexed_hash},
+    )
+
+
+async def mark_ready_many(
+    session: AsyncSession,
+    document_ids: Sequence[uuid.UUID],
+    counts: Sequence[int],
+    hashes: Sequence[str],
+) -> None:
+    """``ready`` + indexed hash for many documents in one statement (the bulk path)."""
+    await session.execute(
+        text(
+            """
+            UPDATE documents d SET status = 'ready', error = NULL, chunks_done = u.n,
+                   chunks_total = u.n, indexed_hash = u.hash, updated_at = now()
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:counts AS int[]), CAST(:hashes AS varchar[]))
+                 AS u(id, n, hash)
+            WHERE d.id = u.id
+            """
+        ),
+        {"ids": list(document_ids), "counts": list(counts), "hashes": list(hashes)},
+    )
+
+
+async def clear_indexed(session: AsyncSession, document_id: uuid.UUID) -> None:
+    await session.execute(
+        text("UPDATE documents SET indexed_hash = NULL WHERE id = :id"), {"id": document_id}
+    )
+
+
+async def set_progress(
+    session: AsyncSession, document_id: uuid.UUID, done: int, total: int
+) -> None:
+    """Record progress; also the job's heartbeat (the sweeper treats an old ``updated_at``
+    of a ``processing`` document as a crashed job)."""
+    await session.execute(
+        text(
+            "UPDATE documents SET chunks_done = :done, chunks_total = :total, updated_at = now() "
+            "WHERE id = :id"
+        ),
+        {"id": document_id, "done": done, "total": total},
+    )
+
+
+async def existing_embeddings(
+    session: AsyncSession, hashes: Sequence[str]
+) -> dict[str, list[float]]:
+    """Embeddings already stored for identical chunk texts: re-syncs embed only what changed."""
+    if not hashes:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT DISTINCT ON (content_hash) content_hash, embedding::text "
+            "FROM chunks WHERE content_hash = ANY(:hashes)"
+        ),
+        {"hashes": list(set(hashes))},
+    )
+    return {h: [float(x) for x in v.strip("[]").split(",")] for h, v in rows}
+
+
+async def delete_chunks(session: AsyncSession, document_id: uuid.UUID) -> None:
+    """Remove a document's chunks and subtract their terms from the BM25 statistics."""
+    await session.execute(
+        text(
+            """
+            WITH gone AS (
+                SELECT p.term, count(*) AS df
+                FROM chunk_terms p JOIN chunks c ON c.id = p.chunk_id
+                WHERE c.document_id = :doc GROUP BY p.term ORDER BY p.term
+            )
+            UPDATE term_stats ts SET df = ts.df - gone.df FROM gone WHERE ts.term = gone.term
+            """
+        ),
+        {"doc": document_id},
+    )
+    await session.execute(
+        text(
+            """
+            WITH gone AS (
+                SELECT count(*) AS n, COALESCE(sum(term_count), 0) AS terms
+                FROM chunks WHERE document_id = :doc
+            )
+            UPDATE corpus_stats SET chunk_count = chunk_count - gone.n,
+                                    term_total = term_total - gone.terms
+            FROM gone WHERE id = 1
+            """
+        ),
+        {"doc": document_id},
+    )
+    await session.execute(text("DELETE FROM chunks WHERE document_id = :doc"), {"doc": document_id})
+
+
+async def insert_chunks(
+    session: AsyncSession,
+    document_id: uuid.UUID,
+    chunks: Sequence[StoredChunk],
+    *,
+    access: Sequence[str],
+) -> None:
+    """Insert chunks with postings and statistics, using array parameters (one round trip each)."""
+    if not chunks:
+        return
+    ids = [uuid.uuid4() for _ in chunks]
+    freqs = [term_frequencies(f"{c.title} {c.heading_path} {c.text}") for c in chunks]
+    lengths = [sum(f.values()) for f in freqs]
+    await session.execute(
+        text(
+            """
+            INSERT INTO chunks (id, document_id, position, page, title, heading_path, text,
+                                content_hash, token_count, term_count, access, embedding,
+                                injection_score)
+            SELECT u.id, :doc, u.position, u.page, u.title, u.heading_path, u.text, u.hash,
+                   u.tokens, u.terms, CAST(:access AS varchar[]), CAST(u.embedding AS vector),
+                   u.injection
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:positions AS int[]), CAST(:pages AS int[]),
+                        CAST(:titles AS text[]), CAST(:headings AS text[]), CAST(:texts AS text[]),
+                        CAST(:hashes AS varchar[]), CAST(:tokens AS int[]), CAST(:terms AS int[]),
+                        CAST(:embeddings AS text[]), CAST(:injections AS float8[]))
+                 AS u(id, position, page, title, heading_path, text, hash, tokens, terms,
+                      embedding, injection)
+            """
+        ),
+        {
+            "doc": document_id,
+            "access": list(access),
+            "ids": ids,
+            "positions": [c.position for c in chunks],
+            "pages": [c.page for c in chunks],
+            "titles": [c.title for c in chunks],
+            "headings": [c.heading_path for c in chunks],
+            "texts": [c.text for c in chunks],
+            "hashes": [c.content_hash for c in chunks],
+            "tokens": [c.token_count for c in chunks],
+            "terms": lengths,
+            "embeddings": [vector_literal(c.embedding) for c in chunks],
+            "injections": [c.injection_score for c in chunks],
+        },
+    )
+    await _insert_postings(session, ids, freqs, lengths)
+
+
+async def _insert_postings(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID],
+    freqs: Sequence[dict[str, int]],
+    lengths: Sequence[int],
+) -> None:
+    columns: dict[str, list[Any]] = {"terms": [], "ids": [], "tfs": [], "dls": []}
+    for chunk_id, freq, length in zip(ids, freqs, lengths, strict=True):
+        for term, tf in freq.items():
+            columns["terms"].append(term)
+            columns["ids"].append(chunk_id)
+            columns["tfs"].append(tf)
+            columns["dls"].append(length)
+    if columns["terms"]:
+        await session.execute(
+            text(
+                """
+                INSERT INTO chunk_terms (term, chunk_id, tf, dl)
+                SELECT * FROM unnest(CAST(:terms AS varchar[]), CAST(:ids AS uuid[]),
+                                     CAST(:tfs AS int[]), CAST(:dls AS int[]))
+                """
+            ),
+            columns,
+        )
+        # Sorted by term so concurrent writers lock term_stats rows in one order (no deadlock).
+        await session.execute(
+            text(
+                """
+                INSERT INTO term_stats (term, df)
+                SELECT term, count(*) FROM unnest(CAST(:terms AS varchar[])) AS t(term)
+                GROUP BY term ORDER BY term
+                ON CONFLICT (term) DO UPDATE SET df = term_stats.df + EXCLUDED.df
+                """
+            ),
+            {"terms": columns["terms"]},
+        )
+    await session.execute(
+        text(
+            "UPDATE corpus_stats SET chunk_count = chunk_count + :n, "
+            "term_total = term_total + :terms WHERE id = 1"
+        ),
+        {"n": len(ids), "terms": sum(lengths)},
+    )
+
+
+async def update_document_access(
+    session: AsyncSession, document_id: uuid.UUID, access: Sequence[str]
+) -> None:
+    """Change who may read a document's chunks: immediate, no re-embedding."""
+    await session.execute(
+        text("UPDATE chunks SET access = CAST(:access AS varchar[]) WHERE document_id = :doc"),
+        {"doc": document_id, "access": list(access)},
+    )

@@ -1,0 +1,53 @@
+"""Re-enqueue documents left ``queued`` or ``processing`` by a crash or a Redis restart.
+
+Enqueueing is idempotent (job id = document + content hash), so sweeping a document
+whose job is still alive changes nothing.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+Enqueue = Callable[[uuid.UUID, str], Awaitable[bool]]
+
+
+async def sweep_stuck_documents(
+    session_factory: async_sessionmaker[AsyncSession],
+    enqueue: Enqueue,
+    *,
+    older_than_seconds: int,
+    max_attempts: int,
+) -> int:
+    """Re-enqueue stuck documents; fail those that exhausted their attempts. Returns re-enqueued."""
+    async with session_factory.begin() as session:
+        await session.execute(
+            text(
+                """
+                UPDATE documents SET status = 'failed',
+                       error = 'ingestion kept failing after ' || attempts || ' attempts; re-sync to retry'
+                WHERE status IN ('queued', 'processing') AND attempts >= :max_attempts
+                  AND updated_at < now() - make_interval(secs => :age)
+                """
+            ),
+            {"max_attempts": max_attempts, "age": older_than_seconds},
+        )
+        rows = (
+            await session.execute(
+                text(
+                    """
+                    SELECT id, content_hash FROM documents
+                    WHERE status IN ('queued', 'processing')
+                      AND updated_at < now() - make_interval(secs => :age)
+                    ORDER BY updated_at LIMIT 1000
+                    """
+                ),
+                {"age": older_than_seconds},
+            )
+        ).all()
+    count = 0
+    for document_id, content_hash in rows:
+        if await enqueue(document_id, content_hash):
+            count += 1
+    return count

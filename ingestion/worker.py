@@ -1,0 +1,156 @@
+"""The ingestion worker: arq settings, start-up of heavy resources, and thin job adapters.
+
+Jobs are plain functions over ``WorkerDeps`` (typed), built once at start-up; arq's
+``ctx`` dict is touched only here. Jobs may run more than once; the pipeline is
+idempotent. Transient failures retry with exponential backoff.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from arq import Retry
+from arq.cron import cron
+from arq.worker import Worker, func
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.errors import GroundworkError
+from app.logging import get_logger
+from app.settings import Settings
+from ingestion.folders import folder_source_ids, sync_folder
+from ingestion.pipeline import PipelineDeps, ingest_document
+from ingestion.queue import JOB_INGEST_DOCUMENT, QUEUE_NAME, connect_queue, redis_settings
+from ingestion.sweeper import sweep_stuck_documents
+
+log = get_logger(__name__)
+
+
+@dataclass
+class WorkerDeps:
+    pipeline: PipelineDeps
+    engine: AsyncEngine
+    settings: Settings
+
+
+def _deps(ctx: dict[str, Any]) -> WorkerDeps:
+    deps: WorkerDeps = ctx["deps"]
+    return deps
+
+
+async def ingest_document_job(ctx: dict[str, Any], document_id: str) -> str:
+    try:
+        parsed = uuid.UUID(str(document_id))
+    except ValueError:
+        log.error("ingestion.bad_payload", payload_type=type(document_id).__name__)
+        return "rejected: document id is not a UUID"
+    deps = _deps(ctx)
+    try:
+        outcome = await ingest_document(deps.pipeline, parsed)
+    except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+        attempt = int(ctx.get("job_try", 1))
+        log.warning(
+            "ingestion.retry", document_id=str(parsed), attempt=attempt, error=type(exc).__name__
+        )
+        raise Retry(defer=min(2**attempt, 60)) from exc
+    return outcome.status
+
+
+async def sweep_job(ctx: dict[str, Any]) -> int:
+    deps = _deps(ctx)
+    queue = await connect_queue(_redis_url(deps.settings))
+    try:
+        return await sweep_stuck_documents(
+            deps.pipeline.session_factory,
+            queue.enqueue_ingest,
+            older_than_seconds=deps.settings.ingestion.stuck_after_seconds,
+            max_attempts=deps.settings.ingestion.job_tries,
+        )
+    finally:
+        await queue.close()
+
+
+async def sync_folders_job(ctx: dict[str, Any]) -> int:
+    """Scheduled sync of every folder source; returns the number of documents enqueued."""
+    deps = _deps(ctx)
+    factory = deps.pipeline.session_factory
+    async with factory() as session:
+        source_ids = await folder_source_ids(session)
+    queue = await connect_queue(_redis_url(deps.settings))
+    enqueued = 0
+    try:
+        for source_id in source_ids:
+            try:
+                async with factory.begin() as session:
+                    report = await sync_folder(
+                        session,
+                        source_id=source_id,
+                        uploads_dir=deps.settings.uploads_dir,
+                        max_bytes=deps.settings.ingestion.max_upload_bytes,
+                    )
+            except GroundworkError as exc:
+                log.warning(
+                    "ingestion.folder_sync_failed", source_id=str(source_id), reason=exc.message
+                )
+                continue
+            for document in report.to_enqueue:
+                enqueued += await queue.enqueue_ingest(document.id, document.content_hash)
+    finally:
+        await queue.close()
+    return enqueued
+
+
+def _every(seconds: int) -> dict[str, set[int]]:
+    """cron fields that fire about every ``seconds`` (minute granularity above a minute)."""
+    if seconds < 60:
+        return {"second": set(range(0, 60, max(seconds, 5)))}
+    step = max(1, min(seconds // 60, 60))
+    return {"minute": set(range(0, 60, step)), "second": {0}}
+
+
+def _redis_url(settings: Settings) -> str:
+    if settings.redis_url is None:
+        raise RuntimeError("the worker needs REDIS_URL (groundwork run sets it for embedded Redis)")
+    return settings.redis_url
+
+
+def build_worker(
+    settings: Settings, pipeline: PipelineDeps, engine: AsyncEngine, *, burst: bool = False
+) -> Worker:
+    """An arq worker over ready-made dependencies (used by tests and by ``run_worker``)."""
+    deps = WorkerDeps(pipeline=pipeline, engine=engine, settings=settings)
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx["deps"] = deps
+
+    return Worker(
+        functions=[
+            func(
+                ingest_document_job,
+                name=JOB_INGEST_DOCUMENT,
+                max_tries=settings.ingestion.job_tries,
+            )
+        ],
+        cron_jobs=[
+            cron(
+                sweep_job,
+                **_every(settings.ingestion.sweep_interval_seconds),  # type: ignore[arg-type]
+                run_at_startup=True,
+                unique=True,
+            ),
+            cron(
+                sync_folders_job,
+                **_every(settings.ingestion.folder_sync_interval_seconds),  # type: ignore[arg-type]
+                unique=True,
+            ),
+        ],
+        queue_name=QUEUE_NAME,
+        redis_settings=redis_settings(_redis_url(settings)),
+        on_startup=on_startup,
+        burst=burst,
+        handle_signals=False,
+        keep_result=0,
+        job_timeout=settings.ingestion.job_timeout_seconds,
+        max_jobs=2,
+        poll_delay=0.2,
+    )

@@ -1,0 +1,128 @@
+"""Hybrid retrieval: embed the query, run both legs under the caller's ACL, fuse, collapse.
+
+This is the single entry point the chat use case and the search API call.
+"""
+
+import time
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from retrieval.analyzer import query_terms
+from retrieval.dedupe import collapse_near_duplicates
+from retrieval.embeddings import Embedder, embed_async
+from retrieval.fusion import FusedHit, fuse, retrieval_confidence
+from retrieval.search import count_readable, keyword_search, load_chunks, vector_search
+from retrieval.types import Hit, RetrievalConfig, RetrievalResult, RetrievedChunk
+
+
+async def search_legs(
+    session: AsyncSession,
+    vector: Sequence[float],
+    query: str,
+    *,
+    groups: Sequence[str],
+    config: RetrievalConfig,
+) -> tuple[list[Hit], list[Hit], dict[str, float]]:
+    """Both legs under the caller's groups: ``(dense, keyword, timings_ms)``."""
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+    readable = await count_readable(session, groups=groups, limit=config.exact_below + 1)
+    dense = await vector_search(
+        session,
+        vector,
+        groups=groups,
+        k=config.dense_candidates,
+        ef_search=config.ef_search,
+        exact=readable <= config.exact_below,
+    )
+    timings["dense_ms"] = (time.perf_counter() - mark) * 1000
+    mark = time.perf_counter()
+    keyword = await keyword_search(
+        session,
+        query_terms(query),
+        groups=groups,
+        k=config.keyword_candidates,
+        k1=config.bm25_k1,
+        b=config.bm25_b,
+        max_terms=config.max_query_terms,
+        max_df_ratio=config.max_df_ratio,
+        scan_cap=config.keyword_scan_cap,
+    )
+    timings["keyword_ms"] = (time.perf_counter() - mark) * 1000
+    return dense, keyword, timings
+
+
+def fuse_legs(
+    dense: Sequence[Hit], keyword: Sequence[Hit], config: RetrievalConfig
+) -> list[FusedHit]:
+    return fuse(
+        dense,
+        keyword,
+        method=config.fusion,
+        dense_weight=config.dense_weight,
+        keyword_weight=config.keyword_weight,
+        rrf_k=config.rrf_k,
+    )
+
+
+async def retrieve(
+    session: AsyncSession,
+    embedder: Embedder,
+    query: str,
+    *,
+    groups: Sequence[str],
+    config: RetrievalConfig,
+) -> RetrievalResult:
+    """The top ``config.k`` readable chunks for ``query``, best first, with a confidence.
+
+    Chunks with the same content hash, or near-duplicate texts, collapse to the best-ranked one.
+    """
+    started = time.perf_counter()
+    vector = (await embed_async(embedder, [query]))[0]
+    timings = {"embed_ms": (time.perf_counter() - started) * 1000}
+    dense, keyword, leg_timings = await search_legs(
+        session, vector.tolist(), query, groups=groups, config=config
+    )
+    timings.update(leg_timings)
+    fused = fuse_legs(dense, keyword, config)
+    rows = await load_chunks(
+        session, [hit.chunk_id for hit in fused[: config.k * 3]], groups=groups
+    )
+    candidates = [
+        _to_chunk(hit, rows[hit.chunk_id]) for hit in fused[: config.k * 3] if hit.chunk_id in rows
+    ]
+    chunks = collapse_near_duplicates(
+        candidates,
+        text_of=lambda c: c.text,
+        hash_of=lambda c: c.content_hash,
+        threshold=config.near_duplicate_jaccard,
+        limit=config.k,
+    )
+    agreement = bool(dense and keyword and dense[0].chunk_id == keyword[0].chunk_id)
+    confidence = retrieval_confidence(
+        dense[0].score if dense else None,
+        agreement=agreement,
+        midpoint=config.confidence_midpoint,
+        slope=config.confidence_slope,
+        agreement_bonus=config.confidence_agreement_bonus,
+    )
+    timings["total_ms"] = (time.perf_counter() - started) * 1000
+    return RetrievalResult(chunks=chunks, confidence=confidence, timings_ms=timings)
+
+
+def _to_chunk(hit: FusedHit, row: dict[str, object]) -> RetrievedChunk:
+    return RetrievedChunk(
+        chunk_id=hit.chunk_id,
+        document_id=row["document_id"],  # type: ignore[arg-type]
+        title=str(row["title"]),
+        source=str(row["uri"]),
+        page=row["page"],  # type: ignore[arg-type]
+        heading_path=str(row["heading_path"]),
+        text=str(row["text"]),
+        content_hash=str(row["content_hash"]),
+        score=hit.score,
+        dense_score=hit.dense_score,
+        keyword_score=hit.keyword_score,
+        injection_score=float(row["injection_score"]),  # type: ignore[arg-type]
+    )

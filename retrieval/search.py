@@ -1,0 +1,232 @@
+"""The two retrieval legs as explicit SQL: dense (pgvector HNSW) and keyword (BM25).
+
+Access control is inside each statement (``access && :groups``), never applied
+afterwards, so a caller can never see a row, a count or a score of a chunk they may not
+read. Scores are "higher is better": cosine similarity for dense, BM25 for keyword.
+"""
+
+import math
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from retrieval.types import Hit
+
+# How many readable chunks, counted up to a limit (the GIN index on ``access`` answers
+# this quickly when the set is small; when it is large, the scan stops at the limit).
+_READABLE = text(
+    """
+    SELECT count(*) FROM (
+        SELECT 1 FROM chunks WHERE access && CAST(:groups AS varchar[]) LIMIT :limit
+    ) AS readable
+    """
+)
+
+_SCAN_SETTINGS = text(
+    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+    "set_config('hnsw.ef_search', :ef, true)"
+)
+
+# relaxed_order may return rows slightly out of order: re-sort the materialised candidates.
+_DENSE = text(
+    """
+    WITH candidates AS MATERIALIZED (
+        SELECT id, embedding <=> CAST(:query AS vector) AS distance
+        FROM chunks
+        WHERE access && CAST(:groups AS varchar[])
+        ORDER BY distance
+        LIMIT :k
+    )
+    SELECT id, 1 - distance AS similarity FROM candidates ORDER BY distance, id
+    """
+)
+
+# The same query with the HNSW index made unusable (``+ 0``): exact search over the
+# readable rows, which the GIN index on ``access`` finds quickly when they are few.
+_DENSE_EXACT = text(
+    """
+    SELECT id, 1 - (embedding <=> CAST(:query AS vector)) AS similarity
+    FROM chunks
+    WHERE access && CAST(:groups AS varchar[])
+    ORDER BY (embedding <=> CAST(:query AS vector)) + 0, id
+    LIMIT :k
+    """
+)
+
+_TERMS = text(
+    """
+    SELECT ts.term, ts.df, cs.chunk_count,
+           GREATEST(cs.term_total::float8 / GREATEST(cs.chunk_count, 1), 1.0) AS avgdl
+    FROM term_stats ts CROSS JOIN corpus_stats cs
+    WHERE cs.id = 1 AND ts.term = ANY(CAST(:terms AS varchar[])) AND ts.df > 0
+    """
+)
+
+# Parameters are CAST: an untyped ``:k1 + 1`` would be inferred as integer and truncated.
+# BM25 per chunk from the covering index (term) INCLUDE (chunk_id, tf, dl); idf is
+# computed once per term in Python and passed in with its term.
+_SCORED = """
+    scored AS (
+        SELECT p.chunk_id,
+               SUM(q.idf * p.tf * (prm.k1 + 1)
+                   / (p.tf + prm.k1 * (1 - prm.b + prm.b * p.dl / prm.avgdl))) AS score
+        FROM unnest(CAST(:terms AS varchar[]), CAST(:idfs AS float8[])) AS q(term, idf)
+        CROSS JOIN (SELECT CAST(:k1 AS float8) AS k1, CAST(:b AS float8) AS b,
+                           CAST(:avgdl AS float8) AS avgdl) AS prm
+        JOIN chunk_terms p ON p.term = q.term
+        GROUP BY p.chunk_id
+    )
+"""
+
+# Fast path: the best ``cap`` chunks of the whole corpus, then the access check on those.
+_KEYWORD_CAPPED = text(
+    "WITH"
+    + _SCORED
+    + """,
+    top AS MATERIALIZED (SELECT chunk_id, score FROM scored ORDER BY score DESC LIMIT :cap)
+    SELECT t.chunk_id, t.score, (SELECT count(*) FROM top) AS scanned
+    FROM top t JOIN chunks c ON c.id = t.chunk_id
+    WHERE c.access && CAST(:groups AS varchar[])
+    ORDER BY t.score DESC, t.chunk_id
+    LIMIT :k
+    """
+)
+
+# Exact filtered path: used when the capped pass found fewer than ``k`` readable chunks.
+_KEYWORD_FILTERED = text(
+    "WITH"
+    + _SCORED
+    + """
+    SELECT s.chunk_id, s.score, 0 AS scanned
+    FROM scored s JOIN chunks c ON c.id = s.chunk_id
+    WHERE c.access && CAST(:groups AS varchar[])
+    ORDER BY s.score DESC, s.chunk_id
+    LIMIT :k
+    """
+)
+
+
+def vector_literal(vector: Sequence[float]) -> str:
+    """pgvector's text form; bound as a string and CAST in SQL (no asyncpg codec needed)."""
+    return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+
+
+async def count_readable(session: AsyncSession, *, groups: Sequence[str], limit: int) -> int:
+    """Readable chunks for ``groups``, counted up to ``limit`` (so it is cheap when many)."""
+    if not groups:
+        return 0
+    result = await session.execute(_READABLE, {"groups": list(groups), "limit": limit})
+    return int(result.scalar_one())
+
+
+async def vector_search(
+    session: AsyncSession,
+    query_vector: Sequence[float],
+    *,
+    groups: Sequence[str],
+    k: int,
+    ef_search: int = 100,
+    exact: bool = False,
+) -> list[Hit]:
+    """Top-``k`` readable chunks by cosine similarity; never fewer than min(k, readable).
+
+    ``exact`` skips the index (callers pass it when few chunks are readable). Otherwise HNSW
+    with iterative scans (relaxed order, re-sorted) answers, and if it still returns fewer
+    than ``k`` rows the exact query answers instead.
+    """
+    if not groups or k <= 0:
+        return []
+    params = {"query": vector_literal(query_vector), "groups": list(groups), "k": k}
+    rows: Sequence[Sequence[object]] = []
+    if not exact:
+        await session.execute(_SCAN_SETTINGS, {"ef": str(max(int(ef_search), k))})
+        rows = (await session.execute(_DENSE, params)).all()
+    if len(rows) < k:
+        rows = (await session.execute(_DENSE_EXACT, params)).all()
+    return [Hit(chunk_id=row[0], score=float(row[1])) for row in rows]  # type: ignore[arg-type]
+
+
+def _idf(df: int, n: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def select_terms(
+    stats: Sequence[tuple[str, int]], n: int, *, max_terms: int, max_df_ratio: float
+) -> list[tuple[str, float]]:
+    """``(term, idf)`` to score: with more than ``max_terms`` terms, very common ones go.
+
+    The rarest ``max_terms`` terms are always kept, so a query never loses all its terms.
+    """
+    ranked = sorted(stats, key=lambda item: (item[1], item[0]))
+    kept = [
+        (term, df) for i, (term, df) in enumerate(ranked) if i < max_terms or df <= max_df_ratio * n
+    ]
+    return [(term, _idf(df, n)) for term, df in kept]
+
+
+async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval setting
+    session: AsyncSession,
+    terms: Sequence[str],
+    *,
+    groups: Sequence[str],
+    k: int,
+    k1: float = 0.9,
+    b: float = 0.4,
+    max_terms: int = 4,
+    max_df_ratio: float = 0.25,
+    scan_cap: int = 400,
+) -> list[Hit]:
+    """Top-``k`` readable chunks by Okapi BM25 over the postings in ``chunk_terms``.
+
+    ``terms`` must come from ``retrieval.analyzer.query_terms`` (the indexing analyzer).
+    """
+    if not groups or not terms or k <= 0:
+        return []
+    rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
+    if not rows:
+        return []
+    n, avgdl = int(rows[0][2]), float(rows[0][3])
+    chosen = select_terms(
+        [(str(r[0]), int(r[1])) for r in rows], n, max_terms=max_terms, max_df_ratio=max_df_ratio
+    )
+    params = {
+        "terms": [t for t, _ in chosen],
+        "idfs": [idf for _, idf in chosen],
+        "avgdl": avgdl,
+        "groups": list(groups),
+        "k": k,
+        "k1": k1,
+        "b": b,
+        "cap": max(scan_cap, k),
+    }
+    found = (await session.execute(_KEYWORD_CAPPED, params)).all()
+    # Fewer than ``k`` readable among the capped candidates is exact only if the cap was
+    # not reached (every matching chunk was considered); otherwise score under the filter.
+    exhausted = bool(found) and int(found[0][2]) < int(params["cap"])  # type: ignore[call-overload]
+    if len(found) < k and not exhausted:
+        found = (await session.execute(_KEYWORD_FILTERED, params)).all()
+    return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
+
+
+async def load_chunks(
+    session: AsyncSession, chunk_ids: Sequence[uuid.UUID], *, groups: Sequence[str]
+) -> dict[uuid.UUID, dict[str, object]]:
+    """Chunk text and document facts for the given ids, re-checking access in the same SQL."""
+    if not chunk_ids:
+        return {}
+    rows = (
+        await session.execute(
+            text(
+                """
+                SELECT c.id, c.document_id, c.title, d.uri, c.page, c.heading_path, c.text,
+                       c.content_hash, c.injection_score
+                FROM chunks c JOIN documents d ON d.id = c.document_id
+                WHERE c.id = ANY(:ids) AND c.access && CAST(:groups AS varchar[])
+                """
+            ),
+            {"ids": list(chunk_ids), "groups": list(groups)},
+        )
+    ).mappings()
+    return {row["id"]: dict(row) for row in rows}

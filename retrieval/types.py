@@ -1,0 +1,85 @@
+"""Typed values that cross the retrieval boundary: its configuration and its results."""
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+Fusion = Literal["rrf", "zscore", "minmax"]
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Every knob of retrieval. Stored inside an assistant version, so it is versioned.
+
+    Fusion: ``rrf`` adds ``weight / (rrf_k + rank)`` per leg; ``zscore`` and ``minmax``
+    add ``weight * normalised score`` (a convex combination when the weights sum to 1).
+    """
+
+    k: int = 8
+    dense_candidates: int = 50
+    keyword_candidates: int = 50
+    fusion: Fusion = "zscore"
+    rrf_k: int = 60
+    dense_weight: float = 0.45
+    keyword_weight: float = 0.55
+    # Dense leg: HNSW breadth, and the readable-set size at or below which search is exact.
+    ef_search: int = 100
+    exact_below: int = 15000
+    # Keyword leg: Okapi BM25 parameters, plus two speed guards that keep results exact
+    # for the terms that matter: with more than ``max_query_terms`` terms, terms found in
+    # more than ``max_df_ratio`` of chunks are skipped; ``keyword_scan_cap`` bounds the
+    # unfiltered candidates before the access check (an exact filtered pass follows if short).
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.5
+    max_query_terms: int = 4
+    max_df_ratio: float = 0.25
+    keyword_scan_cap: int = 400
+    # Chunks whose texts overlap at least this much (word-shingle Jaccard) collapse to one.
+    near_duplicate_jaccard: float = 0.9
+    # Confidence = logistic(slope * (top cosine - midpoint) + agreement_bonus if legs agree).
+    confidence_midpoint: float = 0.45
+    confidence_slope: float = 12.0
+    confidence_agreement_bonus: float = 0.8
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> "RetrievalConfig":
+        """Build from stored JSON; unknown keys are an error, missing keys take the defaults."""
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown retrieval settings: {', '.join(sorted(unknown))}")
+        config = cls(**data)  # type: ignore[arg-type]
+        if config.fusion not in ("rrf", "zscore", "minmax"):
+            raise ValueError(f"unknown fusion {config.fusion!r}")
+        return config
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One leg's result: a chunk id and that leg's raw score (higher is better)."""
+
+    chunk_id: uuid.UUID
+    score: float
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk_id: uuid.UUID
+    document_id: uuid.UUID
+    title: str
+    source: str
+    page: int | None
+    heading_path: str
+    text: str
+    content_hash: str
+    score: float
+    dense_score: float | None = None
+    keyword_score: float | None = None
+    injection_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    chunks: list[RetrievedChunk]
+    confidence: float
+    timings_ms: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,139 @@
+"""Both legs and the hybrid entry point on real Postgres + pgvector, under access filters."""
+
+import math
+import uuid
+from collections import Counter
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ingestion import store
+from ingestion.chunking import content_hash
+from retrieval.analyzer import query_terms, term_frequencies
+from retrieval.retriever import retrieve
+from retrieval.search import keyword_search, vector_search
+from retrieval.types import RetrievalConfig
+from tests.fakes import HashingEmbedder
+
+pytestmark = pytest.mark.integration
+EMBEDDER = HashingEmbedder()
+
+
+async def _document(session: AsyncSession, texts: list[str], access: list[str]) -> uuid.UUID:
+    source_id = (await session.execute(text("SELECT id FROM sources LIMIT 1"))).scalar()
+    if source_id is None:
+        source_id = uuid.uuid4()
+        await session.execute(
+            text(
+                "INSERT INTO sources (id, name, kind, groups, pii_policy) "
+                "VALUES (:id, 'kb', 'upload', ARRAY['everyone'], 'keep')"
+            ),
+            {"id": source_id},
+        )
+    doc_id = uuid.uuid4()
+    await session.execute(
+        text(
+            "INSERT INTO documents (id, source_id, uri, title, file_path, size_bytes, content_hash, "
+            "status, chunks_done, chunks_total, attempts, flags) VALUES "
+            "(:id, :src, :uri, 'T', '', 0, 'h', 'ready', 0, 0, 0, '{}')"
+        ),
+        {"id": doc_id, "src": source_id, "uri": f"{doc_id}.md"},
+    )
+    vectors = EMBEDDER.embed(texts)
+    chunks = [
+        store.StoredChunk(
+            position=i,
+            text=t,
+            title="T",
+            heading_path="",
+            page=None,
+            content_hash=content_hash(t),
+            token_count=10,
+            embedding=vectors[i].tolist(),
+        )
+        for i, t in enumerate(texts)
+    ]
+    await store.insert_chunks(session, doc_id, chunks, access=access)
+    return doc_id
+
+
+async def test_vector_search_returns_min_k_readable_under_a_narrow_filter(
+    db_session: AsyncSession,
+) -> None:
+    await _document(
+        db_session, [f"public note number {i} about lunch" for i in range(60)], ["everyone"]
+    )
+    secret = await _document(db_session, ["payroll secret alpha", "payroll secret beta"], ["hr"])
+    await db_session.commit()
+    query = EMBEDDER.embed(["lunch note"])[0].tolist()
+    for exact in (False, True):
+        hits = await vector_search(db_session, query, groups=["hr"], k=10, exact=exact)
+        assert len(hits) == 2
+        ids = {
+            row[0]
+            for row in await db_session.execute(
+                text("SELECT id FROM chunks WHERE document_id = :d"), {"d": secret}
+            )
+        }
+        assert {h.chunk_id for h in hits} == ids
+        await db_session.rollback()
+    assert len(await vector_search(db_session, query, groups=["everyone"], k=10)) == 10
+    assert await vector_search(db_session, query, groups=["nobody"], k=10) == []
+
+
+async def test_keyword_search_is_okapi_bm25_and_respects_access(db_session: AsyncSession) -> None:
+    texts = [
+        "apples and pears grow here",
+        "apples apples apples",
+        "pears only",
+        "stone fruit: plums",
+    ]
+    await _document(db_session, texts, ["everyone"])
+    await _document(db_session, ["apples for hr eyes only"], ["hr"])
+    await db_session.commit()
+    hits = await keyword_search(
+        db_session,
+        query_terms("apples"),
+        groups=["everyone"],
+        k=10,
+        k1=1.2,
+        b=0.75,
+        max_df_ratio=1.0,
+    )
+    freqs = [term_frequencies(f"T  {t}") for t in [*texts, "apples for hr eyes only"]]
+    avgdl = sum(sum(f.values()) for f in freqs) / len(freqs)
+    df, n = sum(1 for f in freqs if "appl" in f), len(freqs)
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def bm25(f: Counter[str]) -> float:
+        tf, dl = f["appl"], sum(f.values())
+        return idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * dl / avgdl))
+
+    expected = sorted((bm25(f) for f in freqs[:4] if f["appl"]), reverse=True)
+    assert [h.score for h in hits] == pytest.approx(expected)
+    only_hr = await keyword_search(db_session, ["appl"], groups=["hr"], k=10, scan_cap=1)
+    assert len(only_hr) == 1
+
+
+async def test_retrieve_collapses_near_duplicates_and_hides_unreadable(
+    db_session: AsyncSession,
+) -> None:
+    body = "The Rotterdam office is open from 07:30 to 19:00 on working days for all staff"
+    await _document(
+        db_session, [body, body + " members", "Parking is free on Sundays"], ["everyone"]
+    )
+    await _document(db_session, ["The Rotterdam office safe code is 4711"], ["security"])
+    await db_session.commit()
+    result = await retrieve(
+        db_session,
+        EMBEDDER,
+        "When is the Rotterdam office open?",
+        groups=["everyone"],
+        config=RetrievalConfig(k=5),
+    )
+    texts = [c.text for c in result.chunks]
+    assert texts[0].startswith("The Rotterdam office is open")
+    assert sum(t.startswith("The Rotterdam office is open") for t in texts) == 1
+    assert not any("4711" in t for t in texts)
+    assert 0.0 <= result.confidence <= 1.0

@@ -1,0 +1,54 @@
+import pytest
+
+from retrieval.dedupe import collapse_near_duplicates
+from retrieval.search import select_terms
+from retrieval.types import RetrievalConfig
+
+BASE = (
+    "Every employee receives 27 days of paid annual leave per calendar year in the Rotterdam office"
+)
+
+
+def test_near_duplicates_collapse_to_the_first_and_distinct_texts_stay() -> None:
+    items = [
+        ("a", BASE),
+        ("b", BASE + "."),
+        ("c", "Salary band L5 ranges from 92,000 EUR"),
+        ("a", BASE),
+    ]
+    kept = collapse_near_duplicates(
+        items, text_of=lambda i: i[1], hash_of=lambda i: i[0], threshold=0.9, limit=10
+    )
+    assert [k for k, _ in kept] == ["a", "c"]
+
+
+def test_collapse_respects_limit() -> None:
+    items = [(str(i), f"text number {i} about topic {i * 7}") for i in range(10)]
+    kept = collapse_near_duplicates(
+        items, text_of=lambda i: i[1], hash_of=lambda i: i[0], threshold=0.9, limit=3
+    )
+    assert len(kept) == 3
+
+
+def test_common_terms_are_skipped_only_beyond_the_rarest_few() -> None:
+    stats = [("cell", 900), ("rare", 3), ("gene", 10), ("the", 990), ("x", 5)]
+    kept = [t for t, _ in select_terms(stats, 1000, max_terms=2, max_df_ratio=0.25)]
+    assert kept == ["rare", "x", "gene"]
+    assert len(select_terms(stats, 1000, max_terms=10, max_df_ratio=0.25)) == 5
+
+
+def test_idf_is_positive_and_decreasing_in_df() -> None:
+    idfs = dict(select_terms([("a", 1), ("b", 500)], 1000, max_terms=5, max_df_ratio=1.0))
+    assert idfs["a"] > idfs["b"] > 0
+
+
+def test_config_round_trips_and_rejects_unknown_keys() -> None:
+    from dataclasses import asdict
+
+    config = RetrievalConfig(fusion="rrf", dense_weight=0.3)
+    assert RetrievalConfig.from_dict(asdict(config)) == config
+    assert RetrievalConfig.from_dict({}) == RetrievalConfig()
+    with pytest.raises(ValueError, match="unknown retrieval settings"):
+        RetrievalConfig.from_dict({"nope": 1})
+    with pytest.raises(ValueError, match="unknown fusion"):
+        RetrievalConfig.from_dict({"fusion": "max"})
