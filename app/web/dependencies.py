@@ -39,9 +39,18 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
             raise
 
 
-async def provide_principal(
-    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    # Its own short session, not the request's ``db_session``: Litestar enters the cleanup of
+    # generator dependencies only after *all* of them resolved, so raising here (401, 403,
+    # 429) while holding the request session would leave its connection checked out.
+    async with web_state(request.app.state).session_factory.begin() as db_session:
+        principal = await _authenticate(request, db_session)
+    if request.method not in SAFE_METHODS:
+        await web_state(request.app.state).limiter.hit(str(principal.user_id))
+    return principal
+
+
+async def _authenticate(request: Request[Any, Any, Any], db_session: AsyncSession) -> Principal:
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, key = header.partition(" ")
@@ -50,7 +59,6 @@ async def provide_principal(
         principal = await authenticate_api_key(db_session, key.strip())
         if principal is None:
             raise NotAuthenticated("the API key is invalid or revoked")
-        await _count_request(request, principal)
         return principal
     session = request.session if "session" in request.scope else {}
     user_id = session.get("user_id") if session else None
@@ -65,13 +73,7 @@ async def provide_principal(
     if principal is None:
         request.clear_session()
         raise NotAuthenticated("your account is no longer active")
-    await _count_request(request, principal)
     return principal
-
-
-async def _count_request(request: Request[Any, Any, Any], principal: Principal) -> None:
-    if request.method not in SAFE_METHODS:
-        await web_state(request.app.state).limiter.hit(str(principal.user_id))
 
 
 def require_role(principal: Principal, role: str) -> None:
