@@ -35,6 +35,10 @@ BENCHMARKS = {
     "ingest": ("evals.bench.ingest", "ingestion throughput with real embeddings"),
     "retrieval": ("evals.bench.retrieval", "retrieval quality and filtered recall/latency"),
     "latency": ("evals.bench.latency", "end-to-end latency under concurrency over HTTP"),
+    "startup": (
+        "evals.bench.startup",
+        "`groundwork run` from a fresh data dir: ready, first answer",
+    ),
     "all": ("evals.bench.all", "every benchmark above"),
 }
 
