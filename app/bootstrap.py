@@ -97,7 +97,9 @@ async def ingest_paths(
             source_id = await source_id_by_name(session, source)
             if source_id is None:
                 access = await ensure_groups_exist(session, groups or ["everyone"])
-                source_id = await create_source(session, name=source, groups=access)
+                source_id = await create_source(
+                    session, name=source, groups=access, pii_policy=settings.pii.default_policy
+                )
         deps = build_pipeline_deps(settings, factory, models)
         queued: dict[uuid.UUID, str] = {}
         for path in _files(paths):
@@ -168,8 +170,11 @@ async def sync_source(settings: Settings, name: str) -> tuple[SyncReport, list[I
         if settings.redis_url:
             queue = await connect_queue(settings.redis_url)
             try:
-                for document in report.to_enqueue:
-                    await queue.enqueue_ingest(document.id, document.content_hash)
+                await queue.enqueue_many(
+                    [(d.id, d.content_hash) for d in report.to_enqueue],
+                    bulk_threshold=settings.ingestion.bulk_threshold_documents,
+                    batch_size=settings.ingestion.bulk_job_documents,
+                )
             finally:
                 await queue.close()
         elif report.to_enqueue:

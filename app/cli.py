@@ -174,7 +174,7 @@ def cmd_sources_add_folder(settings: Settings, args: argparse.Namespace) -> int:
                 name=args.name,
                 path=str(Path(args.path).resolve()),
                 groups=_groups(args.groups),
-                pii_policy=args.pii_policy,
+                pii_policy=args.pii_policy or settings.pii.default_policy,
             )
         )
     print(
@@ -255,7 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("path")
     p.add_argument("--groups", default="", help="default access groups")
-    p.add_argument("--pii-policy", choices=("redact", "keep", "block"), default="redact")
+    p.add_argument(
+        "--pii-policy",
+        choices=("redact", "keep", "block"),
+        default=None,
+        help="default: GROUNDWORK_PII__DEFAULT_POLICY",
+    )
     p.set_defaults(handler=cmd_sources_add_folder)
     p = sources.add_parser("sync", help="sync a folder source now (added, changed, deleted files)")
     p.add_argument("name")

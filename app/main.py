@@ -22,15 +22,16 @@ from app.chat.versions import ensure_default_version
 from app.db.session import make_engine, make_session_factory
 from app.errors import ConfigurationError
 from app.logging import configure_logging, get_logger
-from app.resources import Models, build_chat_deps, load_models
+from app.resources import Models, build_chat_deps, build_pipeline_deps, load_models
 from app.settings import Settings
 from app.web.dependencies import DEPENDENCIES
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.metrics import Metrics
 from app.web.ratelimit import RateLimiter, redis_counter
-from app.web.routes import admin, chat, documents, evals, health, pages, session, sources
+from app.web.routes import admin, chat, documents, evals, handoffs, health, pages, session, sources
 from app.web.state import WebState
 from ingestion.queue import IngestionQueue, connect_queue
+from ingestion.verified import VerifiedAnswers
 from retrieval.model_check import ensure_embedding_model
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -64,6 +65,10 @@ ROUTES = [
     sources.sync_source,
     evals.eval_runs_page,
     evals.eval_report,
+    handoffs.list_queue,
+    handoffs.claim,
+    handoffs.reply,
+    handoffs.close,
 ]
 
 
@@ -100,6 +105,9 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
             queue=queue,
             metrics=Metrics(),
             limiter=limiter,
+            verified=VerifiedAnswers(
+                build_pipeline_deps(settings, session_factory, loaded), settings.uploads_dir
+            ),
         )
         log.info("web.started", embedded_redis=settings.uses_embedded_redis)
         try:

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.chat.llm import LlmClient
 from app.chat.service import ChatDeps
-from app.errors import DocumentRejected
+from app.errors import ConfigurationError, DocumentRejected
 from app.settings import PiiMode, Settings
 from guardrails.injection import InjectionDetector
 from guardrails.pii import PiiRedactor, build_presidio_redactor
 from guardrails.policy import (
     DOCUMENT_ENTITIES,
-    Pseudonymizer,
+    PiiGuard,
+    PiiPolicy,
     ScopedRedactor,
     apply_document_policy,
 )
@@ -107,17 +108,36 @@ def build_llm_client(
     return LlmClient(settings.llm, http)
 
 
+def pii_policy(settings: Settings) -> PiiPolicy:
+    """The deployment-wide PII policy from ``settings.pii``."""
+    pii = settings.pii
+    return PiiPolicy(
+        questions=pii.questions,
+        llm_context=pii.llm_context,
+        answers=pii.answers,
+        feedback_comments=pii.feedback_comments,
+    )
+
+
 def build_chat_deps(
     settings: Settings, models: Models, *, llm_transport: httpx.AsyncBaseTransport | None = None
 ) -> ChatDeps:
-    """Chat dependencies; the LLM client (if configured) must be closed by the caller's shutdown."""
-    redactor, detector = models.redactor, models.detector
+    """Chat dependencies; the LLM client (if configured) must be closed by the caller's shutdown.
+
+    Fails closed: an external LLM with an ``llm_context`` policy other than ``keep`` needs a PII
+    detector, or questions would leave unmasked.
+    """
+    if settings.llm.base_url and settings.pii.llm_context != "keep" and models.redactor is None:
+        raise ConfigurationError(
+            "an LLM endpoint is configured and PII__LLM_CONTEXT is "
+            f"{settings.pii.llm_context}, but no PII detector is loaded"
+        )
+    detector = models.detector
     return ChatDeps(
         llm=build_llm_client(settings, llm_transport),
-        pseudonymizer=Pseudonymizer(redactor) if redactor else None,
+        pii=PiiGuard(pii_policy(settings), models.redactor),
         embedder=models.embedder,
         settings=settings.chat,
-        redact=(lambda text: redactor.redact(text).text) if redactor else (lambda text: text),
         injection_score=(detector.score) if detector else (lambda text: 0.0),
         injection_threshold=detector.threshold if detector else 1.0,
     )

@@ -52,6 +52,13 @@ class IngestionSettings(_Group):
     chunk_overlap_tokens: int = Field(default=32, ge=0, le=128)
     max_extracted_chars: int = Field(default=5_000_000, ge=1000)
     bulk_threshold_chunks: int = Field(default=2000, ge=1)
+    # A folder sync (or any batch enqueue) of at least this many documents takes the bulk path:
+    # bulk jobs of up to bulk_job_documents, embedding batched across documents, COPY writes.
+    bulk_threshold_documents: int = Field(default=50, ge=1)
+    bulk_job_documents: int = Field(default=200, ge=1, le=10_000)
+    # A bulk job expected to add at least this share of the chunks already stored drops the
+    # HNSW index and builds it once afterwards instead of growing it row by row.
+    bulk_reindex_ratio: float = Field(default=0.5, ge=0.0)
     stuck_after_seconds: int = Field(default=600, ge=10)
     sweep_interval_seconds: int = Field(default=60, ge=5)
     job_tries: int = Field(default=5, ge=1, le=50)
@@ -94,8 +101,18 @@ class LlmSettings(_Group):
 
 
 class PiiSettings(_Group):
+    """Documents follow their source's mode; the other places follow this deployment policy."""
+
     default_policy: PiiMode = "redact"
     score_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
+    # Stored questions (messages, titles, hand-offs, audit).
+    questions: Literal["redact", "keep"] = "redact"
+    # Everything sent to an external LLM: question, history, passages. ``pseudonymize`` uses
+    # reversible placeholders, so the user sees the real values back in the answer.
+    llm_context: Literal["redact", "pseudonymize", "keep"] = "pseudonymize"
+    # Personal data in generated answers that the user neither wrote nor was shown.
+    answers: Literal["redact", "keep"] = "redact"
+    feedback_comments: Literal["redact", "keep"] = "redact"
 
 
 class WebSettings(_Group):

@@ -40,6 +40,38 @@ class SuiteResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a nested report as ``a.b`` metrics (lists and text are left out)."""
+    out: dict[str, float] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            out[name] = float(value)
+        elif isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+    return out
+
+
+def result_from_report(name: str, report: Mapping[str, Any], **meta: Any) -> SuiteResult:
+    """The common format for a suite that builds a nested JSON report (the answer suites).
+
+    Numeric leaves become metrics; ``per_question`` or ``records`` become the rows, their
+    ``latency_ms`` the latency distribution; an ``abstention_curve`` is kept for the plot.
+    """
+    rows = [dict(r) for r in report.get("per_question") or report.get("records") or []]
+    latencies = [
+        float(r["latency_ms"]) for r in rows if isinstance(r.get("latency_ms"), int | float)
+    ]
+    extra: dict[str, Any] = {"reproduce": f"groundwork eval {name}", **meta}
+    if curve := report.get("abstention_curve"):
+        extra["abstention_curve"] = curve
+    return SuiteResult(
+        suite=name, metrics=flatten(report), rows=rows, latencies_ms=latencies, meta=extra
+    )
+
+
 def add_result_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every recorded suite shares: where results go and whether to store them."""
     parser.add_argument(

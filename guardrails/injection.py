@@ -3,6 +3,7 @@
 The artifact is trained by ``guardrails.train_injection``; loading it never touches the network.
 """
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -27,24 +28,38 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "forget_everything",
-        re.compile(r"\bforget\s+(?:about\s+)?(?:everything|all(?:\s+that)?)\b", re.I),
+        re.compile(
+            r"\bforget\s+(?:about\s+)?(?:everything|all\s+(?:that|of\s+(?:that|this|it|the\s+above)|"
+            r"(?:the\s+)?(?:above|before|previous|prior|earlier|instructions|rules))\b|all\s*(?:[.,;:!]|$))",
+            re.I,
+        ),
     ),
     (
         "reveal_system_prompt",
         re.compile(
-            r"\b(?:reveal|show|print|repeat|output|display|tell\s+me|what\s+(?:is|are))\b[^.?!\n]{0,40}"
-            r"\b(?:system|initial|hidden|secret)\s+(?:prompt|instructions?|message)\b",
+            r"\b(?:reveal|show|print|repeat|output|display|tell\s+me|what\s+(?:is|are|was|were))\b"
+            r"[^.?!\n]{0,40}\b(?:your|the\s+assistant'?s|this\s+chat'?s)\s+(?:\w+\s+)?"
+            r"(?:system|initial|hidden|secret|original)\s+(?:prompt|instructions?|message)\b",
             re.I,
         ),
     ),
     (
         "you_are_now",
-        re.compile(r"\b(?:you\s+are\s+now|from\s+now\s+on,?\s+you(?:\s+are|'re|\s+will))\b", re.I),
+        re.compile(
+            r"\b(?:you\s+are\s+now|from\s+now\s+on,?\s+you(?:\s+are|'re|\s+will))\b"
+            r"(?!\s+(?:connected|logged|signed|registered|enrolled|eligible|subscribed|ready|able|"
+            r"done|booked|confirmed|invited|covered|insured|entitled|on\s+the\s+list|all\s+set)\b)",
+            re.I,
+        ),
     ),
     ("new_instructions", re.compile(r"\b(?:new|updated|real)\s+instructions?\s*:", re.I)),
     (
         "act_as_unrestricted",
-        re.compile(r"\b(?:DAN\s+mode|developer\s+mode|without\s+any\s+restrictions)\b", re.I),
+        re.compile(
+            r"\b(?:DAN\s+mode|(?:you\s+are|you're|you\s+will\s+be)\s+(?:now\s+)?in\s+developer\s+mode|"
+            r"developer\s+mode\s+(?:enabled|activated|is\s+on)|without\s+any\s+restrictions)\b",
+            re.I,
+        ),
     ),
     (
         "ignore_above",
@@ -71,7 +86,11 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("act_as", re.compile(r"\bi\s+want\s+you\s+to\s+act\s+as\b", re.I)),
     (
         "de_new_task",
-        re.compile(r"\b(?:neue\s+aufgabe|nun\s+folgen\s+(?:weitere|neue))\b", re.I),
+        re.compile(
+            r"\b(?:(?:deine|ihre|eine|die)\s+)?neue\s+aufgabe\s*(?::|ist\b|lautet\b|für\s+dich\b)|"
+            r"\bnun\s+folgen\s+(?:weitere|neue)\b",
+            re.I,
+        ),
     ),
     (
         "de_ignore",
@@ -119,6 +138,22 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:do\s*n'?n?'?t|do\s+not|instead\s+of)\s+(?:answer|respond|reply)\w*\b[^.?!\n]{0,30}"
             r"\b(?:according\s+to|from|based\s+on)\s+the\s+(?:provided\s+)?(?:documents?|context|articles?)\b|"
             r"\bdisregarding\s+the\s+(?:articles?|documents?|context|texts?)\b",
+            re.I,
+        ),
+    ),
+    (
+        "instructions_you_were_given",
+        re.compile(
+            r"\b(?:reveal|show|print|repeat|output|display|list|tell\s+me|quote)\b[^.?!\n]{0,30}"
+            r"\b(?:instructions|prompt|rules|guidelines)\s+(?:that\s+)?you\s+(?:were|have\s+been|got)\s+"
+            r"(?:given|told|configured\s+with)\b",
+            re.I,
+        ),
+    ),
+    (
+        "fake_authority",
+        re.compile(
+            r"\b(?:system|admin(?:istrator)?|developer|root)\s+(?:override|command|message|notice)\s*:",
             re.I,
         ),
     ),
@@ -238,8 +273,19 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# A trigger phrase in quotes followed by "attack(s)", "injection" etc. is mentioned, not used
+# ("what are 'ignore previous instructions' attacks?"): the rules skip it (the classifier still
+# scores the whole text).
+_MENTIONED = re.compile(
+    r"""(["'‘’“”])[^"'‘’“”]{3,80}\1\s+"""
+    r"(?:attacks?|injections?|jailbreaks?|prompts?|phrases?|exploits?|examples?|patterns?)\b",
+    re.I,
+)
+
+
 def rule_hits(text: str) -> list[str]:
-    """Names of the rules that match ``text``."""
+    """Names of the rules that match ``text`` (quoted mentions of attacks excepted)."""
+    text = _MENTIONED.sub(" ", text)
     return [name for name, pattern in RULES if pattern.search(text)]
 
 
@@ -287,3 +333,17 @@ def load_notinject(injection_dir: Path) -> list[str]:
         rows = json.loads((injection_dir / name).read_text(encoding="utf-8"))
         prompts.extend(str(row["prompt"]) for row in rows)
     return prompts
+
+
+def split_notinject(prompts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(calibration, held_out): a fixed hash-based half of NotInject for threshold choice only.
+
+    The held-out half is never used for training, threshold choice or model selection, and is
+    the one the false-positive rate is reported on.
+    """
+    calibration: list[str] = []
+    held_out: list[str] = []
+    for prompt in prompts:
+        digest = hashlib.sha256(prompt.encode("utf-8")).digest()
+        (calibration if digest[0] % 2 == 0 else held_out).append(prompt)
+    return calibration, held_out

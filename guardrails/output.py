@@ -1,9 +1,10 @@
 """Output checks on a generated answer: citations, system-prompt leaks, personal data."""
 
 import re
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from guardrails.pii import PiiRedactor, Redaction
+from guardrails.spans import PiiRedactor, Redaction, replace_entities
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 # A shared run of this many characters with the system prompt counts as a leak.
@@ -46,9 +47,19 @@ def leaks_system_prompt(
     return match.size >= threshold
 
 
-def redact_answer(redactor: PiiRedactor, answer: str) -> Redaction:
-    """Redact personal data from an answer before it leaves the system."""
-    return redactor.redact(answer)
+def redact_answer(redactor: PiiRedactor, answer: str, *, allowed: Sequence[str] = ()) -> Redaction:
+    """Redact personal data from an answer before it leaves the system.
+
+    Values that occur in one of the ``allowed`` texts (the user's own question, the passages the
+    user was shown) stay: the user may see them. Everything else the redactor finds is replaced.
+    """
+    haystack = _squash(" ".join(allowed))
+    entities = [
+        e
+        for e in redactor.find(answer)
+        if not re.search(rf"(?<!\w){re.escape(_squash(answer[e.start : e.end]))}(?!\w)", haystack)
+    ]
+    return Redaction(replace_entities(answer, entities), tuple(entities))
 
 
 def _squash(text: str) -> str:

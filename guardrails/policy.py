@@ -1,7 +1,7 @@
 """What happens to personal data at each place it can appear, and reversible pseudonymisation.
 
-Documents follow their source's mode; questions, logs, audit, LLM context, answers and feedback
-follow one deployment-wide ``PiiPolicy``.
+Documents follow their source's mode (``apply_document_policy``); questions, LLM requests, answers
+and feedback comments follow one deployment-wide ``PiiPolicy``, applied by one ``PiiGuard``.
 """
 
 import re
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.errors import DocumentRejected
+from guardrails.output import redact_answer
 from guardrails.spans import PiiEntity, PiiRedactor, Redaction, replace_entities
 
 # Knowledge-base documents: contact identifiers and secrets only. Names and places stay, because
@@ -29,12 +30,15 @@ PiiMode = Literal["redact", "keep", "block"]
 
 @dataclass(frozen=True)
 class PiiPolicy:
-    """Mode per place. ``block`` applies to documents only (questions are redacted instead)."""
+    """The deployment-wide mode per place (documents follow their source's own mode).
 
-    documents: PiiMode = "redact"  # default for sources without their own mode
+    ``questions`` covers everything stored about a question (message, conversation title,
+    hand-off, audit event); logs never carry free text at all. ``llm_context`` covers everything
+    sent to an external LLM: the question, the conversation history and the retrieved passages.
+    ``answers`` redacts personal data in generated text that the user neither wrote nor was shown.
+    """
+
     questions: Literal["redact", "keep"] = "redact"
-    logs: Literal["redact", "keep"] = "redact"
-    audit: Literal["redact", "keep"] = "redact"
     llm_context: Literal["redact", "pseudonymize", "keep"] = "pseudonymize"
     answers: Literal["redact", "keep"] = "redact"
     feedback_comments: Literal["redact", "keep"] = "redact"
@@ -136,3 +140,63 @@ class Pseudonymizer:
     def restore(text: str, mapping: dict[str, str]) -> str:
         """Put the original values back; unknown placeholders are left as they are."""
         return _PLACEHOLDER.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+
+
+class LlmRoundTrip:
+    """Masks everything sent to an external LLM for one question, and restores the reply.
+
+    One instance per question: the condensation and the answer request share its mapping, so a
+    value keeps its placeholder across both and the reply's placeholders can be put back.
+    """
+
+    def __init__(
+        self, mode: Literal["redact", "pseudonymize", "keep"], redactor: PiiRedactor | None
+    ) -> None:
+        self._mode = mode
+        self._redactor = redactor
+        self.mapping: dict[str, str] = {}
+
+    def mask(self, text: str) -> str:
+        if self._mode == "keep" or self._redactor is None:
+            return text
+        if self._mode == "redact":
+            return self._redactor.redact(text).text
+        return Pseudonymizer(self._redactor).pseudonymize(text, self.mapping)[0]
+
+    def restore(self, text: str) -> str:
+        return Pseudonymizer.restore(text, self.mapping) if self.mapping else text
+
+
+class PiiGuard:
+    """Applies one ``PiiPolicy`` with one detector, scoped to ``QUESTION_ENTITIES``.
+
+    Without a detector (light test models) every place passes text through unchanged, as under
+    ``keep``; ``build_chat_deps`` refuses an external LLM in that state unless ``llm_context`` is
+    ``keep``.
+    """
+
+    def __init__(self, policy: PiiPolicy, redactor: PiiRedactor | None) -> None:
+        self.policy = policy
+        self._redactor = ScopedRedactor(redactor, QUESTION_ENTITIES) if redactor else None
+
+    def question(self, text: str) -> str:
+        """The question as it may be stored, audited and shown to agents."""
+        return self._apply(self.policy.questions, text)
+
+    def feedback_comment(self, text: str) -> str:
+        return self._apply(self.policy.feedback_comments, text)
+
+    def llm_round_trip(self) -> LlmRoundTrip:
+        return LlmRoundTrip(self.policy.llm_context, self._redactor)
+
+    def answer(self, text: str, *, shown: Sequence[str]) -> Redaction:
+        """A generated answer without personal data that is not in ``shown`` (the question and
+        the passages this user was shown: values the user may see)."""
+        if self.policy.answers == "keep" or self._redactor is None or not text:
+            return Redaction(text, ())
+        return redact_answer(self._redactor, text, allowed=shown)
+
+    def _apply(self, mode: str, text: str) -> str:
+        if mode == "keep" or self._redactor is None:
+            return text
+        return self._redactor.redact(text).text

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingestion.store import StoredChunk, _insert_postings
 from retrieval.analyzer import term_frequencies
 
+_INDEX_BUILD_TIMEOUT_SECONDS = 3600
 _STAGE_COLUMNS = (
     "id",
     "document_id",
@@ -111,17 +112,20 @@ async def vector_index_exists(session: AsyncSession) -> bool:
 
 
 async def drop_vector_index(session: AsyncSession) -> None:
-    """For a first load into an (almost) empty table only: building HNSW once afterwards is
-    cheaper than growing it row by row. Vector search stays correct (exact) meanwhile."""
+    """For a load that is large next to the stored chunks (see ``bulk.ingest_large_load``):
+    building HNSW once afterwards is cheaper than growing it row by row. Vector search stays
+    correct (exact) meanwhile."""
     await session.execute(text("DROP INDEX IF EXISTS ix_chunks_embedding_hnsw"))
 
 
 async def create_vector_index(session: AsyncSession) -> None:
     """Recreate the HNSW index exactly as the migration defines it."""
     await session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-    await session.execute(
-        text(
-            "CREATE INDEX IF NOT EXISTS ix_chunks_embedding_hnsw ON chunks "
-            "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
-        )
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection  # asyncpg: a build may outlast the 60 s command timeout
+    await driver.execute(
+        "CREATE INDEX IF NOT EXISTS ix_chunks_embedding_hnsw ON chunks "
+        "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)",
+        timeout=_INDEX_BUILD_TIMEOUT_SECONDS,
     )

@@ -1,7 +1,9 @@
 """Folder sources: a server-side directory mirrored into its source, on demand or on a schedule.
 
 A sync deletes documents whose files are gone, registers added and changed files, and
-applies per-file access rules (``<file>.acl.json`` or markdown front matter ``groups:``).
+applies per-file access rules (``<file>.acl.json`` or markdown front matter ``groups:``)
+when they change: an admin's override (``PUT /documents/{id}/acl``) survives re-syncs until
+the file's own rule is added or edited.
 """
 
 import json
@@ -14,9 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.accounts import ensure_groups_exist
-from app.errors import GroundworkError, InvalidInput, NotFound
+from app.errors import DocumentRejected, GroundworkError, InvalidInput, NotFound
 from app.logging import get_logger
 from ingestion.markup import split_front_matter
+from ingestion.normalize import decode_text
 from ingestion.sources import (
     IncomingFile,
     RegisteredDocument,
@@ -70,6 +73,8 @@ class _Incoming:
 class _Known:
     id: uuid.UUID
     acl_override: list[str] | None
+    acl_origin: str
+    file_acl: list[str] | None
 
 
 async def folder_source_ids(session: AsyncSession) -> list[uuid.UUID]:
@@ -147,6 +152,7 @@ async def _sync_file(
                 uri=incoming.uri,
                 acl_override=groups,
                 retry_failed=incoming.retry_failed,
+                acl_from_file=True,
             ),
             uploads_dir=uploads_dir,
             max_bytes=max_bytes,
@@ -161,9 +167,26 @@ async def _sync_file(
         report.changed.append(registered)
     else:
         report.unchanged += 1
-    if known.acl_override != groups:
-        await set_document_acl(session, known.id, groups)
+    if await _apply_file_acl(session, known, groups):
         report.acl_changed += 1
+
+
+async def _apply_file_acl(session: AsyncSession, known: _Known, groups: list[str] | None) -> bool:
+    """Apply the file's access rule if it changed since the last sync; True if access changed.
+
+    An unchanged rule leaves the document's access alone, so an admin's override
+    (``PUT /documents/{id}/acl``) survives re-syncs. A new or edited sidecar/front matter wins
+    over it; a removed one reverts only a rule that came from the file, not an admin's."""
+    if known.file_acl == groups:
+        return False
+    await session.execute(
+        text("UPDATE documents SET file_acl = CAST(:acl AS varchar[]) WHERE id = :id"),
+        {"id": known.id, "acl": groups},
+    )
+    if groups is None and known.acl_origin == "admin":
+        return False
+    await set_document_acl(session, known.id, groups, from_file=True)
+    return groups != known.acl_override
 
 
 def _read(path: Path, max_bytes: int) -> tuple[bytes, list[str] | None]:
@@ -190,8 +213,10 @@ def file_groups(path: Path, data: bytes) -> list[str] | None:
         return groups
     if path.suffix.lower() in _MARKDOWN:
         try:
-            metadata, _ = split_front_matter(data.decode("utf-8"))
-        except UnicodeDecodeError:
+            # Decoded exactly as the parser will (tolerant of a stray byte), so the front
+            # matter read here is the one of the text that gets indexed.
+            metadata, _ = split_front_matter(decode_text(data))
+        except DocumentRejected:
             return None  # the worker fails the document with the decoding reason
         value = metadata.get("groups")
         if value is not None:
@@ -219,10 +244,18 @@ def _walk(root: Path) -> list[Path] | None:
 
 async def _known_documents(session: AsyncSession, source_id: uuid.UUID) -> dict[str, _Known]:
     rows = await session.execute(
-        text("SELECT uri, id, acl_override FROM documents WHERE source_id = :s FOR UPDATE"),
+        text(
+            "SELECT uri, id, acl_override, acl_origin, file_acl FROM documents "
+            "WHERE source_id = :s FOR UPDATE"
+        ),
         {"s": source_id},
     )
     return {
-        uri: _Known(id=doc_id, acl_override=None if acl is None else list(acl))
-        for uri, doc_id, acl in rows
+        uri: _Known(
+            id=doc_id,
+            acl_override=None if acl is None else list(acl),
+            acl_origin=origin,
+            file_acl=None if file_acl is None else list(file_acl),
+        )
+        for uri, doc_id, acl, origin, file_acl in rows
     }

@@ -151,10 +151,17 @@ def _is_setext_heading(lines: list[str], next_index: int, line: str) -> bool:
     )
 
 
-def parse_html(data: bytes, collector: SectionCollector) -> str | None:
-    """Fill ``collector`` from HTML bytes; returns the ``<title>`` or first ``<h1>`` text."""
+def parse_html(
+    data: bytes, collector: SectionCollector, notes: list[str] | None = None
+) -> str | None:
+    """Fill ``collector`` from HTML bytes; returns the ``<title>`` or first ``<h1>`` text.
+    What decoding repaired is appended to ``notes``."""
     declared = _DECLARED_CHARSET.search(data[:4096])
-    text = decode_text(data, declared=declared.group(1).decode("ascii") if declared else None)
+    text = decode_text(
+        data,
+        declared=declared.group(1).decode("ascii") if declared else None,
+        warnings=notes,
+    )
     with warnings.catch_warnings():
         # bs4 warns about markup that looks like a URL or XML; neither matters here.
         warnings.simplefilter("ignore")

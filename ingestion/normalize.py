@@ -38,6 +38,10 @@ _TEXT_CONTROLS = frozenset(b"\t\n\r\f\v\x1b")
 # otherwise often read as a Baltic or Central European code page.
 _PREFERRED_ENCODINGS = ("utf_8", "cp1252", "latin_1", "iso8859_15")
 _MAX_CHAOS = 0.2
+# UTF-8 text may carry this many invalid byte sequences (or one per this many characters,
+# whichever is more) and still be read, with U+FFFD in their place and a warning.
+_MAX_STRAY_SEQUENCES = 3
+_STRAY_PER_CHARS = 1000
 _MAX_ODD_SHARE = 0.05
 
 _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
@@ -53,10 +57,13 @@ _LIST_START = re.compile(r"[-•*▪◦–]\s|\d{1,3}[.)]\s|[a-zA-Z][.)]\s")
 _MIN_WRAPPED_LINE_CHARS = 40
 
 
-def decode_text(data: bytes, *, declared: str | None = None) -> str:
+def decode_text(
+    data: bytes, *, declared: str | None = None, warnings: list[str] | None = None
+) -> str:
     """Decode bytes of a text format, or raise DocumentRejected with the reason.
 
     Order: byte-order mark, strict UTF-8, the encoding the file declares (HTML ``charset``),
+    UTF-8 with a few stray bytes (replaced by U+FFFD, and a note appended to ``warnings``),
     then charset-normalizer; a guess that still reads as garbage is refused.
     """
     if not data.strip():
@@ -71,8 +78,8 @@ def decode_text(data: bytes, *, declared: str | None = None) -> str:
         raise DocumentRejected("the file looks binary, not text")
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
     if declared:
         try:
             text = data.decode(declared)
@@ -81,7 +88,37 @@ def decode_text(data: bytes, *, declared: str | None = None) -> str:
         else:
             if _reads_as_text(text):
                 return text
+    repaired = _damaged_utf8(data, first_bad, warnings)
+    if repaired is not None:
+        return repaired
     return _guess_encoding(data)
+
+
+def _damaged_utf8(data: bytes, first_bad: int, warnings: list[str] | None) -> str | None:
+    """UTF-8 with a few invalid bytes: the text with U+FFFD in their place, else None.
+
+    It counts as UTF-8 when it has valid multi-byte characters, at least as many as invalid
+    sequences: reading it in a single-byte code page instead would garble every one of them
+    (mojibake such as "Ã©" across the whole file) to "fix" a few bytes, while in legacy text
+    a valid UTF-8 pair (an accented capital and then a symbol such as "©") is rare. Too many
+    invalid sequences in such a file is refused with where the first one is; legacy-encoded
+    text goes on to detection."""
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd") - data.count("\ufffd".encode())
+    multibyte = sum(1 for char in text if ord(char) > 0x7F) - text.count("\ufffd")
+    if multibyte == 0 or multibyte < invalid:
+        return None
+    line = data.count(b"\n", 0, first_bad) + 1
+    where = f"first at line {line}, byte {first_bad:,}"
+    if invalid > max(_MAX_STRAY_SEQUENCES, len(text) // _STRAY_PER_CHARS):
+        raise DocumentRejected(
+            f"the file is UTF-8 but has {invalid:,} invalid byte sequences ({where}); "
+            "re-save it as UTF-8"
+        )
+    if warnings is not None:
+        noun = "sequence" if invalid == 1 else "sequences"
+        warnings.append(f"{invalid} invalid UTF-8 byte {noun} replaced with U+FFFD ({where})")
+    return text
 
 
 def looks_binary(data: bytes) -> bool:

@@ -28,6 +28,8 @@ class ParsedDocument:
     """At least one section; documents without text are rejected instead."""
     metadata: dict[str, str] = field(default_factory=dict)
     """Lower-case keys, e.g. a markdown front matter's ``groups``."""
+    warnings: tuple[str, ...] = ()
+    """What was repaired on the way in (e.g. invalid UTF-8 bytes replaced), for the status."""
 
 
 class SectionCollector:

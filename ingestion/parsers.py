@@ -45,8 +45,9 @@ def parse_bytes(data: bytes, *, filename: str, max_chars: int = 5_000_000) -> Pa
         raise DocumentRejected("the file is empty")
     collector = SectionCollector(max_chars=max_chars)
     metadata: dict[str, str] = {}
+    warnings: list[str] = []
     try:
-        title = _parse(format_, data, collector, metadata, max_chars=max_chars)
+        title = _parse(format_, data, collector, metadata, warnings, max_chars=max_chars)
     except RecursionError as exc:
         raise DocumentRejected(f"the {format_.upper()} is nested too deeply to read") from exc
     sections = collector.sections()
@@ -58,6 +59,7 @@ def parse_bytes(data: bytes, *, filename: str, max_chars: int = 5_000_000) -> Pa
         format=format_,
         sections=sections,
         metadata=metadata,
+        warnings=tuple(warnings),
     )
 
 
@@ -66,6 +68,7 @@ def _parse(
     data: bytes,
     collector: SectionCollector,
     metadata: dict[str, str],
+    warnings: list[str],
     *,
     max_chars: int,
 ) -> str | None:
@@ -75,8 +78,8 @@ def _parse(
     if format_ == "docx":
         return parse_docx(data, collector) or _top_heading(collector)
     if format_ == "html":
-        return parse_html(data, collector)
-    text = decode_text(data)
+        return parse_html(data, collector, warnings)
+    text = decode_text(data, warnings=warnings)
     # Cheap early refusals before any regex work; the collector checks the final text again.
     if len(text) > 2 * max_chars:
         check_size(len(text), max_chars=max_chars)

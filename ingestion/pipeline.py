@@ -71,14 +71,15 @@ async def ingest_document(deps: PipelineDeps, document_id: uuid.UUID) -> IngestO
         return job
     started = time.perf_counter()
     try:
-        drafts = await anyio.to_thread.run_sync(prepare_drafts, deps, job)
-        chunks = await _embed(deps, job, drafts)
+        prepared = await anyio.to_thread.run_sync(prepare_document, deps, job)
+        chunks = await _embed(deps, job, prepared.drafts)
     except DocumentRejected as exc:
         return await fail_job(deps, job, exc.message)
 
     async with deps.session_factory.begin() as session:
         if not await write_chunks(session, deps, job, chunks):
             return IngestOutcome(document_id, "superseded", 0, skipped=True)
+        await store.set_warnings(session, [(document_id, prepared.warnings)])
     log.info(
         "ingestion.ready",
         document_id=str(document_id),
@@ -120,6 +121,18 @@ async def fail_job(deps: PipelineDeps, job: store.DocumentJob, reason: str) -> I
     return IngestOutcome(job.id, "failed", 0)
 
 
+async def give_up(deps: PipelineDeps, document_id: uuid.UUID, reason: str) -> IngestOutcome:
+    """After the last try of a job that kept failing: the document ends ``failed`` with
+    ``reason`` (and without chunks) unless it is ready or gone by now."""
+    async with deps.session_factory.begin() as session:
+        job = await store.lock_document(session, document_id)
+        if job is None:
+            return IngestOutcome(document_id, "deleted", 0, skipped=True)
+        if job.status == "ready" and job.indexed_hash == job.content_hash:
+            return IngestOutcome(document_id, "ready", 0, skipped=True)
+    return await fail_job(deps, job, reason)
+
+
 async def write_chunks(
     session: AsyncSession,
     deps: PipelineDeps,
@@ -146,11 +159,25 @@ async def write_chunks(
     return True
 
 
+@dataclass(frozen=True)
+class PreparedDocument:
+    drafts: list[ChunkDraft]
+    warnings: tuple[str, ...] = ()
+    """What the parser repaired (e.g. invalid UTF-8 bytes): shown with the ready status."""
+
+
 def prepare_drafts(
     deps: PipelineDeps, job: store.DocumentJob, timings: StageTimings | None = None
 ) -> list[ChunkDraft]:
     """Read, parse, apply the PII policy, chunk. CPU-bound: call it in a worker thread.
     Raises DocumentRejected with the reason the admin will see."""
+    return prepare_document(deps, job, timings).drafts
+
+
+def prepare_document(
+    deps: PipelineDeps, job: store.DocumentJob, timings: StageTimings | None = None
+) -> PreparedDocument:
+    """``prepare_drafts`` with the parser's warnings."""
     clock = timings or StageTimings()
     with clock.stage("parse"):
         try:
@@ -173,7 +200,7 @@ def prepare_drafts(
         )
     if not drafts:
         raise DocumentRejected("the document has no text to index")
-    return drafts
+    return PreparedDocument(drafts, parsed.warnings)
 
 
 async def _embed(

@@ -114,6 +114,9 @@ class IncomingFile:
     acl_override: list[str] | None = None
     # Same bytes as a failed document: queue it again (an admin's explicit re-upload or sync).
     retry_failed: bool = False
+    # True for folder files: ``acl_override`` is the file's own rule (sidecar or front matter),
+    # recorded as such; otherwise an override comes from the admin who uploaded the file.
+    acl_from_file: bool = False
 
 
 async def register_document(
@@ -212,8 +215,9 @@ async def register_file(
     await session.execute(
         text(
             "INSERT INTO documents (id, source_id, uri, title, file_path, size_bytes, content_hash, "
-            "acl_override, status, chunks_done, chunks_total, attempts, flags) VALUES "
-            "(:id, :s, :u, :title, :p, :n, :h, CAST(:acl AS varchar[]), 'queued', 0, 0, 0, '{}')"
+            "acl_override, acl_origin, file_acl, status, chunks_done, chunks_total, attempts, "
+            "flags) VALUES (:id, :s, :u, :title, :p, :n, :h, CAST(:acl AS varchar[]), :origin, "
+            "CAST(:file_acl AS varchar[]), 'queued', 0, 0, 0, '{}')"
         ),
         {
             "id": document_id,
@@ -224,9 +228,17 @@ async def register_file(
             "n": len(data),
             "h": digest,
             "acl": acl_override,
+            "origin": _origin(acl_override, from_file=file.acl_from_file),
+            "file_acl": acl_override if file.acl_from_file else None,
         },
     )
     return RegisteredDocument(id=document_id, content_hash=digest, outcome="queued")
+
+
+def _origin(groups: list[str] | None, *, from_file: bool) -> str:
+    if groups is None:
+        return "source"
+    return "file" if from_file else "admin"
 
 
 def _store_file(directory: Path, digest: str, suffix: str, data: bytes) -> Path:
@@ -242,17 +254,25 @@ def _store_file(directory: Path, digest: str, suffix: str, data: bytes) -> Path:
 
 
 async def set_document_acl(
-    session: AsyncSession, document_id: uuid.UUID, groups: list[str] | None
+    session: AsyncSession,
+    document_id: uuid.UUID,
+    groups: list[str] | None,
+    *,
+    from_file: bool = False,
 ) -> list[str]:
-    """Override (or with ``None`` reset to the source default) who may read a document."""
+    """Override (or with ``None`` reset to the source default) who may read a document.
+
+    An admin's call (the default) is recorded as such, and a folder sync keeps it until the
+    file's own rule changes; ``from_file`` is the folder sync applying the file's rule."""
     row = (
         await session.execute(
             text(
-                "UPDATE documents d SET acl_override = CAST(:acl AS varchar[]) FROM sources s "
+                "UPDATE documents d SET acl_override = CAST(:acl AS varchar[]), "
+                "acl_origin = :origin FROM sources s "
                 "WHERE d.id = :id AND s.id = d.source_id "
                 "RETURNING COALESCE(d.acl_override, s.groups)"
             ),
-            {"id": document_id, "acl": groups},
+            {"id": document_id, "acl": groups, "origin": _origin(groups, from_file=from_file)},
         )
     ).first()
     if row is None:

@@ -131,6 +131,26 @@ async def mark_ready_many(
     )
 
 
+async def set_warnings(
+    session: AsyncSession, warnings: Sequence[tuple[uuid.UUID, Sequence[str]]]
+) -> None:
+    """Show what ingestion repaired next to a ``ready`` status (in ``error``: the status
+    reason shown by the API and the admin UI); documents without warnings are left alone."""
+    found = [(doc, "; ".join(notes)) for doc, notes in warnings if notes]
+    if not found:
+        return
+    await session.execute(
+        text(
+            """
+            UPDATE documents d SET error = 'ready with a warning: ' || u.note
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:notes AS text[])) AS u(id, note)
+            WHERE d.id = u.id AND d.status = 'ready'
+            """
+        ),
+        {"ids": [doc for doc, _ in found], "notes": [note for _, note in found]},
+    )
+
+
 async def clear_indexed(session: AsyncSession, document_id: uuid.UUID) -> None:
     await session.execute(
         text("UPDATE documents SET indexed_hash = NULL WHERE id = :id"), {"id": document_id}

@@ -5,7 +5,7 @@ whose job is still alive changes nothing.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,8 +19,12 @@ async def sweep_stuck_documents(
     *,
     older_than_seconds: int,
     max_attempts: int,
+    pending: Collection[uuid.UUID] = (),
 ) -> int:
-    """Re-enqueue stuck documents; fail those that exhausted their attempts. Returns re-enqueued."""
+    """Re-enqueue stuck documents; fail those that exhausted their attempts. Returns re-enqueued.
+
+    ``pending``: documents of bulk jobs still queued or running; they wait their turn in their
+    batch (often longer than ``older_than_seconds``) and are not swept."""
     async with session_factory.begin() as session:
         await session.execute(
             text(
@@ -29,9 +33,10 @@ async def sweep_stuck_documents(
                        error = 'ingestion kept failing after ' || attempts || ' attempts; re-sync to retry'
                 WHERE status IN ('queued', 'processing') AND attempts >= :max_attempts
                   AND updated_at < now() - make_interval(secs => :age)
+                  AND NOT id = ANY(CAST(:pending AS uuid[]))
                 """
             ),
-            {"max_attempts": max_attempts, "age": older_than_seconds},
+            {"max_attempts": max_attempts, "age": older_than_seconds, "pending": list(pending)},
         )
         rows = (
             await session.execute(
@@ -40,10 +45,11 @@ async def sweep_stuck_documents(
                     SELECT id, content_hash FROM documents
                     WHERE status IN ('queued', 'processing')
                       AND updated_at < now() - make_interval(secs => :age)
+                      AND NOT id = ANY(CAST(:pending AS uuid[]))
                     ORDER BY updated_at LIMIT 1000
                     """
                 ),
-                {"age": older_than_seconds},
+                {"age": older_than_seconds, "pending": list(pending)},
             )
         ).all()
     count = 0
@@ -51,3 +57,18 @@ async def sweep_stuck_documents(
         if await enqueue(document_id, content_hash):
             count += 1
     return count
+
+
+async def unfinished_versions(
+    session_factory: async_sessionmaker[AsyncSession], document_ids: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, content hash) of those documents still ``queued`` or ``processing``."""
+    async with session_factory() as session:
+        rows = await session.execute(
+            text(
+                "SELECT id, content_hash FROM documents WHERE id = ANY(:ids) "
+                "AND status IN ('queued', 'processing') ORDER BY id"
+            ),
+            {"ids": document_ids},
+        )
+        return [(uuid.UUID(str(doc)), str(digest)) for doc, digest in rows]

@@ -2,7 +2,9 @@
 
 Jobs are plain functions over ``WorkerDeps`` (typed), built once at start-up; arq's
 ``ctx`` dict is touched only here. Jobs may run more than once; the pipeline is
-idempotent. Transient failures retry with exponential backoff.
+idempotent. Transient failures retry with exponential backoff; after the last try the
+document is ``failed`` with the reason (a bulk job hands its documents to their own jobs).
+Folder syncs above ``bulk_threshold_documents`` are queued as bulk jobs.
 """
 
 import uuid
@@ -18,10 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.errors import GroundworkError
 from app.logging import get_logger
 from app.settings import Settings
+from ingestion.bulk import ingest_large_load, restore_vector_index
 from ingestion.folders import folder_source_ids, sync_folder
-from ingestion.pipeline import PipelineDeps, ingest_document
-from ingestion.queue import JOB_INGEST_DOCUMENT, QUEUE_NAME, connect_queue, redis_settings
-from ingestion.sweeper import sweep_stuck_documents
+from ingestion.pipeline import PipelineDeps, give_up, ingest_document
+from ingestion.queue import (
+    JOB_INGEST_BULK,
+    JOB_INGEST_DOCUMENT,
+    QUEUE_NAME,
+    connect_queue,
+    redis_settings,
+)
+from ingestion.sweeper import sweep_stuck_documents, unfinished_versions
+
+_TRANSIENT = (OperationalError, DBAPIError, OSError, ConnectionError)
 
 log = get_logger(__name__)
 
@@ -47,17 +58,71 @@ async def ingest_document_job(ctx: dict[str, Any], document_id: str) -> str:
     deps = _deps(ctx)
     try:
         outcome = await ingest_document(deps.pipeline, parsed)
-    except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+    except _TRANSIENT as exc:
         attempt = int(ctx.get("job_try", 1))
+        tries = deps.settings.ingestion.job_tries
+        if attempt >= tries:
+            # The last try: the document ends failed with a reason, not stuck in processing.
+            reason = (
+                f"ingestion kept failing after {attempt} attempts ({_describe(exc)}); "
+                "re-sync to retry"
+            )
+            log.error("ingestion.gave_up", document_id=str(parsed), attempts=attempt)
+            return (await give_up(deps.pipeline, parsed, reason)).status
         log.warning(
             "ingestion.retry", document_id=str(parsed), attempt=attempt, error=type(exc).__name__
         )
-        raise Retry(defer=min(2**attempt, 60)) from exc
+        raise Retry(defer=retry_delay(attempt)) from exc
     return outcome.status
+
+
+def retry_delay(attempt: int) -> int:
+    """Seconds before try ``attempt + 1``: exponential, capped at a minute."""
+    return int(min(2**attempt, 60))
+
+
+def _describe(exc: BaseException) -> str:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {detail[0][:200]}" if detail else type(exc).__name__
+
+
+async def ingest_bulk_job(ctx: dict[str, Any], document_ids: list[str]) -> str:
+    """Ingest a batch through the bulk path (COPY, cross-document embedding, deferred HNSW).
+    Per-document status and idempotency are the same as one job per document; after the last
+    try, the documents not yet done fall back to their own jobs (own retries, own reasons)."""
+    try:
+        ids = [uuid.UUID(str(value)) for value in document_ids]
+    except (TypeError, ValueError):
+        log.error("ingestion.bad_payload", payload_type=type(document_ids).__name__)
+        return "rejected: document ids are not UUIDs"
+    deps = _deps(ctx)
+    try:
+        outcomes = await ingest_large_load(
+            deps.pipeline, ids, reindex_ratio=deps.settings.ingestion.bulk_reindex_ratio
+        )
+    except _TRANSIENT as exc:
+        attempt = int(ctx.get("job_try", 1))
+        if attempt < deps.settings.ingestion.job_tries:
+            log.warning("ingestion.bulk_retry", attempt=attempt, error=type(exc).__name__)
+            raise Retry(defer=retry_delay(attempt)) from exc
+        versions = await unfinished_versions(deps.pipeline.session_factory, ids)
+        queue = await connect_queue(_redis_url(deps.settings))
+        try:
+            for document_id, content_hash in versions:
+                await queue.enqueue_ingest(document_id, content_hash)
+        finally:
+            await queue.close()
+        log.error("ingestion.bulk_fell_back", documents=len(versions), attempts=attempt)
+        return f"fell back to {len(versions)} single-document jobs"
+    ready = sum(1 for outcome in outcomes if outcome.status == "ready")
+    failed = sum(1 for outcome in outcomes if outcome.status == "failed")
+    return f"{ready} ready, {failed} failed of {len(ids)}"
 
 
 async def sweep_job(ctx: dict[str, Any]) -> int:
     deps = _deps(ctx)
+    # A bulk load killed after dropping the HNSW index: rebuild it once no load is running.
+    await restore_vector_index(deps.pipeline.session_factory)
     queue = await connect_queue(_redis_url(deps.settings))
     try:
         return await sweep_stuck_documents(
@@ -65,13 +130,15 @@ async def sweep_job(ctx: dict[str, Any]) -> int:
             queue.enqueue_ingest,
             older_than_seconds=deps.settings.ingestion.stuck_after_seconds,
             max_attempts=deps.settings.ingestion.job_tries,
+            pending=await queue.pending_bulk_documents(),
         )
     finally:
         await queue.close()
 
 
 async def sync_folders_job(ctx: dict[str, Any]) -> int:
-    """Scheduled sync of every folder source; returns the number of documents enqueued."""
+    """Scheduled sync of every folder source; returns the number of documents enqueued.
+    A source with ``bulk_threshold_documents`` or more to ingest goes as bulk jobs."""
     deps = _deps(ctx)
     factory = deps.pipeline.session_factory
     async with factory() as session:
@@ -93,8 +160,11 @@ async def sync_folders_job(ctx: dict[str, Any]) -> int:
                     "ingestion.folder_sync_failed", source_id=str(source_id), reason=exc.message
                 )
                 continue
-            for document in report.to_enqueue:
-                enqueued += await queue.enqueue_ingest(document.id, document.content_hash)
+            enqueued += await queue.enqueue_many(
+                [(document.id, document.content_hash) for document in report.to_enqueue],
+                bulk_threshold=deps.settings.ingestion.bulk_threshold_documents,
+                batch_size=deps.settings.ingestion.bulk_job_documents,
+            )
     finally:
         await queue.close()
     return enqueued
@@ -129,7 +199,12 @@ def build_worker(
                 ingest_document_job,
                 name=JOB_INGEST_DOCUMENT,
                 max_tries=settings.ingestion.job_tries,
-            )
+            ),
+            func(
+                ingest_bulk_job,
+                name=JOB_INGEST_BULK,
+                max_tries=settings.ingestion.job_tries,
+            ),
         ],
         cron_jobs=[
             cron(

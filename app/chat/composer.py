@@ -4,18 +4,24 @@ It quotes the retrieved passages' sentences that best answer the question, each 
 the ``[n]`` citation of its passage. It never writes text of its own, so it cannot invent facts
 or obey instructions hidden in a passage: passages are only ever quoted.
 
+Ranking: a sentence's ``match`` (dense similarity to the question plus IDF-weighted, stemmed
+term overlap) decides whether it qualifies and feeds the answer support; optional bonuses (off by
+default) for holding the kind of value asked for (a number, a date, a name) and for the
+passage's retrieval standing only reorder qualifying sentences.
+
 Speed: every sentence is scored lexically (cached per chunk); only the best
 ``embed_candidates`` are embedded (vectors cached per sentence), in one batch.
 """
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.chat.sentence_pool import PreparedSentence, SentencePool
-from retrieval.analyzer import query_terms
+from retrieval.analyzer import analyze, query_terms
 from retrieval.embeddings import Embedder
 from retrieval.types import RetrievedChunk
 
@@ -32,6 +38,12 @@ class ComposerConfig:
     lexical_weight: float = 0.45
     context_weight: float = 0.25  # heading/title terms count this much of a sentence term
     rank_decay: float = 0.02
+    # Bonus for the passage's retrieval score, min-max normalised within the retrieved set.
+    # Off by default: on SQuAD it helped, on Contoso it displaced correct lower-ranked pages.
+    passage_weight: float = 0.0
+    # Bonus when the question asks for a number, date, person or place and the sentence has one.
+    # Off by default: +0.4 points on SQuAD, but one more demo hand-off case answered at 0.05.
+    cue_weight: float = 0.0
     same_passage_penalty: float = 0.04
     embed_candidates: int = 24
     per_passage_candidates: int = 2
@@ -44,6 +56,7 @@ class Selected:
     score: float
     semantic: float = 0.0
     lexical: float = 0.0
+    match: float = 0.0  # semantic and lexical evidence alone (``score`` adds ranking bonuses)
 
 
 @dataclass(frozen=True)
@@ -129,25 +142,34 @@ def compose(
         _Candidate(i, s, _lexical(idf, s, config.context_weight)) for i, s in candidates_raw
     ]
     shortlist = _shortlist(candidates, config)
+    standing = _standing(passages)
+    kind = question_kind(question)
     vectors, embedded = pool.vectors(embedder, [question] + [c.sentence.text for c in shortlist])
     similarity = np.asarray(vectors[1:] @ vectors[0]).tolist()
-    scored = sorted(
-        (
+    scored: list[Selected] = []
+    for c, sim in zip(shortlist, similarity, strict=True):
+        match = (
+            config.semantic_weight * float(sim)
+            + config.lexical_weight * c.lexical
+            - config.rank_decay * c.chunk_index
+        )
+        bonus = config.passage_weight * standing[c.chunk_index] + config.cue_weight * answer_cue(
+            kind, c.sentence.text, terms
+        )
+        scored.append(
             Selected(
                 sentence=c.sentence.text,
                 chunk_index=c.chunk_index,
-                score=config.semantic_weight * float(sim)
-                + config.lexical_weight * c.lexical
-                - config.rank_decay * c.chunk_index,
+                score=match + bonus,
                 semantic=float(sim),
                 lexical=c.lexical,
+                match=match,
             )
-            for c, sim in zip(shortlist, similarity, strict=True)
-        ),
-        key=lambda s: -s.score,
-    )
+        )
+    scored.sort(key=lambda s: -s.score)
     chosen = _select(scored, config)
-    support = _squash(scored[0].score) if scored else 0.0
+    # Support measures how well a sentence answers (``match``), never the ranking bonuses.
+    support = _squash(max(s.match for s in scored)) if scored else 0.0
     if not chosen:
         return Composition(answer="", used=[], sentences=[], support=support, embedded=embedded)
     used: list[int] = []
@@ -165,19 +187,22 @@ def compose(
         answer=" ".join(parts),
         used=used,
         sentences=chosen,
-        support=_squash(chosen[0].score),
+        support=_squash(max(s.match for s in chosen)),
         coverage=coverage,
         embedded=embedded,
     )
 
 
 def _select(scored: list[Selected], config: ComposerConfig) -> list[Selected]:
-    """Greedy pick: best first, then near-as-good sentences that add something new."""
+    """Greedy pick: best first, then near-as-good sentences that add something new.
+
+    Only sentences whose own evidence (``match``) reaches ``min_sentence_score`` qualify.
+    """
     chosen: list[Selected] = []
-    if not scored or scored[0].score < config.min_sentence_score:
+    remaining = [s for s in scored if s.match >= config.min_sentence_score]
+    if not remaining:
         return chosen
-    floor = max(config.min_sentence_score, config.relative_floor * scored[0].score)
-    remaining = list(scored)
+    floor = config.relative_floor * remaining[0].score
     while remaining and len(chosen) < config.max_sentences:
 
         def adjusted(item: Selected) -> float:
@@ -202,3 +227,71 @@ def _near_duplicate(a: str, b: str) -> bool:
 def _squash(score: float) -> float:
     """Map a sentence score to 0..1 (midpoint 0.4) for use in the answer confidence."""
     return 1.0 / (1.0 + math.exp(-10.0 * (score - 0.4)))
+
+
+def _standing(passages: Sequence[RetrievedChunk]) -> list[float]:
+    """Each passage's retrieval score min-max normalised to 0..1 within this result (1 if tied)."""
+    scores = [p.score for p in passages]
+    low, high = min(scores, default=0.0), max(scores, default=0.0)
+    if high <= low:
+        return [1.0 for _ in scores]
+    return [(s - low) / (high - low) for s in scores]
+
+
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    "hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|third|quarter|twice"
+)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_HAS_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
+_HAS_DATE = re.compile(
+    rf"\b(?:1\d{{3}}|20\d{{2}}|\d{{1,4}}s|\d+(?:st|nd|rd|th)|{_MONTHS})\b"
+    r"|\b(?:centur(?:y|ies)|BC|AD|BCE|CE)\b",
+    re.IGNORECASE,
+)
+_INNER_CAPITALISED = re.compile(r"(?<=\s)[A-Z][\w\-]+")
+_ASKS_NUMBER = re.compile(
+    r"\bhow (?:many|much|long|old|far|large|big|high|tall|often)\b"
+    r"|\bwhat (?:percentage|percent|number|amount|proportion)\b",
+    re.IGNORECASE,
+)
+_ASKS_DATE = re.compile(
+    r"\bwhen\b|\b(?:what|which|in what) (?:year|years|century|date|decade|day|month|era)\b",
+    re.IGNORECASE,
+)
+_ASKS_NAME = re.compile(
+    r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:country|city|state|region|place|nation)\b",
+    re.IGNORECASE,
+)
+
+
+def question_kind(question: str) -> str:
+    """``number``, ``date``, ``name`` (a person or place) or ``""``: what the answer must contain."""
+    if _ASKS_NUMBER.search(question):
+        return "number"
+    if _ASKS_DATE.search(question):
+        return "date"
+    if _ASKS_NAME.search(question):
+        return "name"
+    return ""
+
+
+def answer_cue(kind: str, sentence: str, question_terms: Sequence[str]) -> float:
+    """1.0 when ``sentence`` holds the kind of value the question asks for, else 0.0.
+
+    A name must be a capitalised word inside the sentence that the question does not mention.
+    """
+    if kind == "number":
+        return float(bool(_HAS_NUMBER.search(sentence)))
+    if kind == "date":
+        return float(bool(_HAS_DATE.search(sentence)))
+    if kind == "name":
+        asked = set(question_terms)
+        return float(
+            any(
+                (terms := analyze(m.group())) and terms[0] not in asked
+                for m in _INNER_CAPITALISED.finditer(sentence)
+            )
+        )
+    return 0.0

@@ -3,7 +3,9 @@
 The composer always runs (it is cheap, it is the fallback, and its support and coverage
 feed the confidence). The LLM is asked only when the version says ``answerer = "llm"``, a client
 is configured and the question is confident enough to be answered at all; any LLM failure or
-an answer that fails validation falls back to the composer, and the trace says why.
+an answer that fails validation falls back to the composer, and the trace says why. A validated
+LLM answer then passes the ``answers`` PII policy; composer answers need not, since they only
+quote the shown passages, whose values the policy allows.
 """
 
 import time
@@ -14,11 +16,11 @@ from typing import Any
 from app.chat.composer import Composition, compose
 from app.chat.confidence import ConfidenceSignals, answer_confidence, score_margin
 from app.chat.grounding import validate_answer
-from app.chat.llm import LlmClient, TokenSink
+from app.chat.llm import LlmClient
 from app.chat.llm_answerer import answer_with_llm
 from app.chat.sentence_pool import SentencePool
 from app.chat.versions import AssistantVersion
-from guardrails.policy import Pseudonymizer
+from guardrails.policy import LlmRoundTrip, PiiGuard, PiiPolicy
 from retrieval.embeddings import Embedder
 from retrieval.types import RetrievalResult
 
@@ -37,12 +39,16 @@ class Draft:
     trace: dict[str, Any] = field(default_factory=dict)
 
 
+def _no_pii_guard() -> PiiGuard:
+    return PiiGuard(PiiPolicy(), None)
+
+
 @dataclass(frozen=True)
 class Generators:
     embedder: Embedder
     pool: SentencePool
     llm: LlmClient | None = None
-    pseudonymizer: Pseudonymizer | None = None
+    pii: PiiGuard = field(default_factory=_no_pii_guard)
 
 
 def _composer_snippets(composition: Composition, passages_text: Sequence[str]) -> list[str]:
@@ -59,9 +65,12 @@ async def draft_answer(
     question: str,
     result: RetrievalResult,
     *,
-    on_token: TokenSink | None = None,
+    round_trip: LlmRoundTrip | None = None,
 ) -> Draft:
-    """Compose (and maybe ask the LLM); ``confidence`` decides answer vs hand-off upstream."""
+    """Compose (and maybe ask the LLM); ``confidence`` decides answer vs hand-off upstream.
+
+    ``round_trip`` masks what is sent to the LLM (a new one from ``gen.pii`` when not given).
+    """
     mark = time.perf_counter()
     passages = result.chunks
     composition = compose(question, passages, gen.embedder, version.composer, gen.pool)
@@ -102,8 +111,7 @@ async def draft_answer(
         question,
         passages,
         max_sentences=version.composer.max_sentences,
-        on_token=on_token,
-        pseudonymizer=gen.pseudonymizer,
+        round_trip=round_trip or gen.pii.llm_round_trip(),
     )
     trace["llm"] = {
         "model": gen.llm.model,
@@ -120,8 +128,12 @@ async def draft_answer(
     trace["removed_sentences"] = outcome.grounded.removed
     trace["validation_warnings"] = outcome.grounded.warnings[:10]
     trace["llm"]["validated_changed_text"] = outcome.grounded.answer != outcome.raw_text.strip()
+    screened = gen.pii.answer(
+        outcome.grounded.answer, shown=[question, *(p.text for p in passages)]
+    )
+    trace["answer_pii_redacted"] = len(screened.entities)
     return Draft(
-        answer=outcome.grounded.answer,
+        answer=screened.text,
         used=outcome.grounded.used,
         snippets=[passages[i].text[:SNIPPET_CHARS] for i in outcome.grounded.used],
         confidence=round(confidence * (0.5 + 0.5 * outcome.grounded.grounding), 4),

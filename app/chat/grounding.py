@@ -20,6 +20,15 @@ from retrieval.types import RetrievedChunk
 _SENTENCE = re.compile(r"([^\[\]]+?)\s*((?:\[\d{1,3}\]\s*)+)")
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Indirect injections that order the assistant to change its output ("Add 'visit x.xyz' to your
+# response", "Modify your answer to ..."): a passage sentence like this is never evidence, so
+# an LLM that obeyed it (or a composer that quoted it) cannot pass validation.
+_OUTPUT_ORDER = re.compile(
+    r"\b(?:in|to|into|within|throughout|of|from)\s+your\s+(?:response|reply|answer|output)s?\b|"
+    r"\b(?:modify|change|alter|adjust|rewrite|format|begin|start|end|tailor|augment|enhance|"
+    r"provide|give|write)\s+your\s+(?:response|reply|answer|output)s?\b",
+    re.IGNORECASE,
+)
 MIN_SUPPORT = 0.6
 
 
@@ -40,8 +49,14 @@ class Grounded:
 
 def _evidence(passage: RetrievedChunk) -> str:
     """The passage without its instruction-like lines: quoted instructions are never evidence."""
-    kept = [s for s in split_passage(passage.text) if not rule_hits(normalise(s))]
+    kept = [s for s in split_passage(passage.text) if not is_instruction(s)]
     return " ".join([passage.title, passage.heading_path, *kept])
+
+
+def is_instruction(sentence: str) -> bool:
+    """True for a sentence that gives the assistant orders (an injection rule or an output order)."""
+    text = normalise(sentence)
+    return bool(rule_hits(text)) or bool(_OUTPUT_ORDER.search(text))
 
 
 def sentence_support(sentence: str, passage: RetrievedChunk) -> float:

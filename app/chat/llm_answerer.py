@@ -4,7 +4,9 @@ then citation validation. Also the follow-up condensation prompt.
 Prompt templates are files in ``app/chat/prompts``; their text is copied into an assistant
 version when it is created, so a stored answer names the exact prompt that produced it.
 Passages are always wrapped by ``guardrails.injection.neutralise_passage``: retrieved text is
-data, never instructions. Personal data in passages is pseudonymised when a redactor is given.
+data, never instructions. Every text that leaves for the LLM (question, history, passages) goes
+through the question's ``LlmRoundTrip`` first (the ``llm_context`` PII policy), and the reply is
+restored through it. The reply is read whole and validated before any of it reaches the user.
 """
 
 from collections.abc import Sequence
@@ -15,9 +17,9 @@ from typing import Any
 import jinja2
 
 from app.chat.grounding import Grounded, validate_answer
-from app.chat.llm import LlmClient, LlmError, TokenSink
+from app.chat.llm import LlmClient, LlmError
 from guardrails.injection import neutralise_passage
-from guardrails.policy import Pseudonymizer
+from guardrails.policy import LlmRoundTrip
 from retrieval.types import RetrievedChunk
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -56,23 +58,29 @@ def build_messages(
     passages: Sequence[RetrievedChunk],
     *,
     max_sentences: int,
-    pseudonymizer: Pseudonymizer | None = None,
-    mapping: dict[str, str] | None = None,
+    round_trip: LlmRoundTrip,
 ) -> list[dict[str, str]]:
-    """System + user messages; source ``n`` is ``passages[n-1]``."""
-    sources = []
-    for number, p in enumerate(passages, start=1):
-        text = p.text
-        if pseudonymizer is not None:
-            text, mapping = pseudonymizer.pseudonymize(text, mapping)
-        sources.append(
-            {"number": number, "title": p.title, "page": p.page, "text": neutralise_passage(text)}
-        )
+    """System + user messages, masked for the LLM; source ``n`` is ``passages[n-1]``."""
+    sources = [
+        {
+            "number": number,
+            "title": round_trip.mask(p.title),
+            "page": p.page,
+            "text": neutralise_passage(round_trip.mask(p.text)),
+        }
+        for number, p in enumerate(passages, start=1)
+    ]
     system = render(
         prompts["answer_system"], organisation="the organisation", max_sentences=max_sentences
     )
-    user = render(prompts["answer_user"], sources=sources, question=question)
+    user = render(prompts["answer_user"], sources=sources, question=round_trip.mask(question))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+async def _discard(token: str) -> None:
+    # The endpoint is still read as a stream (the first-token timeout catches a stalled one), but
+    # nothing reaches the user before the whole reply has been validated.
+    return None
 
 
 async def answer_with_llm(
@@ -82,21 +90,14 @@ async def answer_with_llm(
     passages: Sequence[RetrievedChunk],
     *,
     max_sentences: int,
-    on_token: TokenSink | None = None,
-    pseudonymizer: Pseudonymizer | None = None,
+    round_trip: LlmRoundTrip,
 ) -> LlmOutcome:
     """Ask the LLM and validate its citations; never raises for LLM faults."""
-    mapping: dict[str, str] = {}
     messages = build_messages(
-        prompts,
-        question,
-        passages,
-        max_sentences=max_sentences,
-        pseudonymizer=pseudonymizer,
-        mapping=mapping,
+        prompts, question, passages, max_sentences=max_sentences, round_trip=round_trip
     )
     try:
-        reply = await client.chat(messages, on_token=on_token)
+        reply = await client.chat(messages, on_token=_discard)
     except LlmError as exc:
         return LlmOutcome(grounded=None, fallback_reason=f"llm_{exc.reason}")
     outcome = LlmOutcome(
@@ -106,7 +107,7 @@ async def answer_with_llm(
         cost_usd=client.cost_usd(reply),
         attempts=reply.attempts,
     )
-    text = Pseudonymizer.restore(reply.text, mapping) if mapping else reply.text
+    text = round_trip.restore(reply.text)
     if text.strip().lower().rstrip(".!") == IDK_REPLY:
         outcome.fallback_reason = "llm_declined"
         return outcome
@@ -119,13 +120,22 @@ async def answer_with_llm(
 
 
 async def condense_question(
-    client: LlmClient, prompts: dict[str, str], question: str, history: Sequence[str]
+    client: LlmClient,
+    prompts: dict[str, str],
+    question: str,
+    history: Sequence[str],
+    *,
+    round_trip: LlmRoundTrip,
 ) -> str | None:
     """A standalone version of a follow-up, or None when the LLM fails (caller falls back)."""
-    prompt = render(prompts["condense"], history=list(history), question=question)
+    prompt = render(
+        prompts["condense"],
+        history=[round_trip.mask(turn) for turn in history],
+        question=round_trip.mask(question),
+    )
     try:
         reply = await client.chat([{"role": "user", "content": prompt}], max_tokens=120)
     except LlmError:
         return None
-    rewritten = " ".join(reply.text.split())
+    rewritten = " ".join(round_trip.restore(reply.text).split())
     return rewritten if 0 < len(rewritten) <= 4 * max(len(question), 100) else None

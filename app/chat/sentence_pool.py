@@ -2,7 +2,9 @@
 
 ``prepare`` splits a passage into sentences once per chunk content (LRU keyed by the chunk's
 content hash), separating headings that PDF or markdown parsing glued to the first sentence
-("Annual leave Full-time employees receive ..."). ``SentenceVectors`` embeds only sentences it
+("Annual leave Full-time employees receive ..."), and dropping reference marks such as "[3]" or
+"[citation needed]" (square brackets inside a quote would be read as ``[n]`` citations, which
+broke validation of every sentence carrying one). ``SentenceVectors`` embeds only sentences it
 has not seen, in one batch, and keeps the vectors in an LRU keyed by the sentence text hash.
 """
 
@@ -26,6 +28,13 @@ MAX_SENTENCE_CHARS = 600
 # A line this short, without closing punctuation, followed by a capitalised line is a heading.
 HEADING_MAX_WORDS = 10
 _HEADING_END = re.compile(r"[.!?:;,)\]\"']$")
+# Reference and editorial marks ("[3]", "[c]", "[note 1]", "[citation needed]"): not part of the
+# sentence, and square brackets in a quote would read as ``[n]`` citations, so they are dropped.
+_FOOTNOTE = re.compile(
+    r"\[(?:\d{1,3}|[a-z]{1,2}|(?:note|n) ?\d{1,3}|[a-z ]{0,30}\bneeded|[a-z ]{0,30}\?"
+    r"|vague|update|dubious|not in citation given|sic)\]",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -91,10 +100,12 @@ def _prepare(chunk: RetrievedChunk) -> list[PreparedSentence]:
     out: list[PreparedSentence] = []
     for heading, body in _lines_with_headings(chunk.text):
         context = base_context | frozenset(analyze(heading))
-        for raw in split_passage(body):
+        for raw in split_passage(_FOOTNOTE.sub("", body)):
             glued, sentence = strip_heading(raw, prefixes)
             if len(sentence.split()) < MIN_WORDS or len(sentence) > MAX_SENTENCE_CHARS:
                 continue
+            if "[" in sentence or "]" in sentence:
+                continue  # other bracketed text cannot be quoted unambiguously before ``[n]``
             out.append(
                 PreparedSentence(
                     text=sentence,

@@ -3,6 +3,8 @@
 guard input -> resolve the follow-up against the conversation -> retrieve under the
 caller's ACL -> compose -> decide confidence / hand-off -> persist message, citations,
 trace and an audit event. Handlers (HTTP, SSE, CLI, evals) all call this one function.
+Personal data follows ``deps.pii`` (one ``PiiPolicy``) at every step; only the final, validated
+answer is ever streamed.
 """
 
 import time
@@ -25,7 +27,7 @@ from app.chat.llm_answerer import condense_question
 from app.chat.sentence_pool import CachedEmbedder, SentencePool
 from app.chat.versions import AssistantVersion, active_version
 from app.settings import ChatSettings
-from guardrails.policy import Pseudonymizer
+from guardrails.policy import LlmRoundTrip, PiiGuard, PiiPolicy
 from guardrails.validation import validate_question
 from retrieval.embeddings import Embedder
 from retrieval.retriever import retrieve
@@ -44,8 +46,8 @@ REFUSAL_ANSWER = (
 )
 
 
-def _identity(text: str) -> str:
-    return text
+def _no_pii_guard() -> PiiGuard:
+    return PiiGuard(PiiPolicy(), None)
 
 
 def _no_injection(text: str) -> float:
@@ -56,17 +58,22 @@ def _no_injection(text: str) -> float:
 class ChatDeps:
     """Everything the use case needs, built once by the composition root.
 
-    ``llm`` is None without a configured endpoint; ``pool`` caches sentence vectors per process.
+    ``llm`` is None without a configured endpoint; ``pool`` caches sentence vectors per process;
+    ``pii`` applies the deployment's PII policy (pass-through without a detector).
     """
 
     embedder: Embedder
     settings: ChatSettings
-    redact: Callable[[str], str] = _identity
+    pii: PiiGuard = field(default_factory=_no_pii_guard)
     injection_score: Callable[[str], float] = _no_injection
     injection_threshold: float = 0.5
     llm: LlmClient | None = None
-    pseudonymizer: Pseudonymizer | None = None
     pool: SentencePool = field(default_factory=SentencePool)
+
+    @property
+    def redact(self) -> Callable[[str], str]:
+        """Feedback comments as they may be stored (the feedback handler's ``redact``)."""
+        return self.pii.feedback_comment
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,11 @@ class ChatAnswer:
     confidence: float
     handoff: HandoffView | None
     trace: dict[str, Any] = field(default_factory=dict)
-    streamed: str = ""  # the text already sent as tokens (differs from ``answer`` if corrected)
+    streamed: str = ""  # the text sent as tokens: always the final ``answer``
 
 
 class _Stream:
-    """Forwards tokens to the caller's sink and remembers what was sent."""
+    """Streams the final answer word by word to the caller's sink and remembers what was sent."""
 
     def __init__(self, sink: TokenSink | None) -> None:
         self.sink = sink
@@ -111,14 +118,20 @@ class _Stream:
 
 
 async def _resolve_query(
-    deps: ChatDeps, version: AssistantVersion, question: str, history: list[str]
+    deps: ChatDeps,
+    version: AssistantVersion,
+    question: str,
+    history: list[str],
+    round_trip: LlmRoundTrip,
 ) -> tuple[str, str | None]:
     """The retrieval query and how it was resolved (``None``, ``carry_over`` or ``llm``)."""
     carried = retrieval_query(question, history)
     if carried == question:
         return question, None
     if deps.llm is not None and version.answer.answerer == "llm":
-        condensed = await condense_question(deps.llm, version.prompts, question, history)
+        condensed = await condense_question(
+            deps.llm, version.prompts, question, history, round_trip=round_trip
+        )
         if condensed:
             return condensed, "llm"
     return carried, "carry_over"
@@ -169,14 +182,15 @@ async def answer_question(
 ) -> ChatAnswer:
     """Answer ``message`` for ``principal``; raises ``InvalidInput`` or ``NotFound`` (conversation).
 
-    Tokens go to ``on_token`` as soon as the answer text is known (the LLM's as they arrive);
-    the returned ``ChatAnswer.answer`` is the validated text, which may differ from what was
-    streamed. Nothing is committed here: the caller owns the transaction.
+    Tokens go to ``on_token`` once the answer is final: validated, screened by the PII policy and
+    past the hand-off decision, so what was streamed always equals ``ChatAnswer.answer`` (an LLM
+    reply is never shown while it could still be rejected). Nothing is committed here: the
+    caller owns the transaction.
     """
     stream = _Stream(on_token)
     started = stream.started
     question = validate_question(message, max_chars=deps.settings.max_question_chars)
-    stored_question = deps.redact(question)
+    stored_question = deps.pii.question(question)
     conv_id = await conversations.get_or_create_conversation(
         session, principal, conversation_id, title=stored_question[:80]
     )
@@ -197,7 +211,9 @@ async def answer_question(
         return await finish(REFUSAL_ANSWER, [], 1.0, None, "refused_injection")
 
     mark = time.perf_counter()
-    query, resolved = await _resolve_query(deps, version, question, history)
+    # One round trip per question: condensation and answering share the LLM placeholders.
+    round_trip = deps.pii.llm_round_trip()
+    query, resolved = await _resolve_query(deps, version, question, history, round_trip)
     trace["query_rewritten"] = resolved
     result = await retrieve(
         session,
@@ -209,8 +225,8 @@ async def answer_question(
     trace["retrieval"] = _retrieval_trace(result)
     trace["stages_ms"]["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
     mark = time.perf_counter()
-    gen = Generators(deps.embedder, deps.pool, deps.llm, deps.pseudonymizer)
-    draft = await draft_answer(gen, version, query, result, on_token=stream)
+    gen = Generators(deps.embedder, deps.pool, deps.llm, deps.pii)
+    draft = await draft_answer(gen, version, query, result, round_trip=round_trip)
     trace["stages_ms"]["generate"] = round((time.perf_counter() - mark) * 1000, 2)
     trace.update(draft.trace)
     trace["answerer"] = draft.answerer
@@ -229,7 +245,7 @@ async def answer_question(
 
 @dataclass
 class _Finisher:
-    """Streams (if nothing was streamed yet), then persists one outcome and its audit event."""
+    """Streams the final answer, then persists one outcome and its audit event."""
 
     session: AsyncSession
     principal: Principal
@@ -248,13 +264,11 @@ class _Finisher:
         outcome: str,
     ) -> ChatAnswer:
         trace = self.trace
-        if not self.stream.sent:
-            await self.stream.words(answer)
+        await self.stream.words(answer)
         streamed = "".join(self.stream.sent)
         trace["outcome"] = outcome
         trace["confidence"] = confidence
         trace["cited_chunk_ids"] = [str(c.chunk_id) for c in citations]
-        trace["stream_replaced"] = streamed != answer
         trace["first_token_ms"] = self.stream.first_token_ms
         trace.setdefault("tokens", {"prompt": 0, "completion": 0})
         trace.setdefault("cost_usd", 0.0)

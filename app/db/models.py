@@ -33,6 +33,7 @@ from app.db.base import EMBEDDING_DIM, Base
 EVERYONE = "everyone"
 ROLES = ("user", "agent", "admin")
 DOCUMENT_STATUSES = ("queued", "processing", "ready", "failed")
+ACL_ORIGINS = ("source", "file", "admin")
 HANDOFF_STATUSES = ("open", "claimed", "answered", "closed")
 
 
@@ -109,6 +110,7 @@ class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
         CheckConstraint("status IN ('queued','processing','ready','failed')", name="status"),
+        CheckConstraint("acl_origin IN ('source','file','admin')", name="acl_origin"),
         UniqueConstraint("source_id", "uri", name="uq_documents_source_uri"),
     )
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -122,6 +124,14 @@ class Document(Base):
     indexed_hash: Mapped[str | None] = mapped_column(String(64))
     # None: the source's default groups apply. A list: this document's own access rule.
     acl_override: Mapped[list[str] | None] = mapped_column(_text_array())
+    # Who set acl_override: "source" (none; the default applies), "file" (a folder file's
+    # sidecar or front matter) or "admin" (an explicit override, kept across folder syncs).
+    acl_origin: Mapped[str] = mapped_column(
+        String(16), default="source", server_default=text("'source'")
+    )
+    # Folder sources: the file's own rule as last synced (None: it had none). A sync applies
+    # the file's rule only when it differs from this, so an admin override survives re-syncs.
+    file_acl: Mapped[list[str] | None] = mapped_column(_text_array())
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     chunks_done: Mapped[int] = mapped_column(Integer, default=0)

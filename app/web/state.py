@@ -9,6 +9,7 @@ from app.settings import Settings
 from app.web.metrics import Metrics
 from app.web.ratelimit import RateLimiter
 from ingestion.queue import IngestionQueue
+from ingestion.verified import VerifiedAnswers
 
 
 @dataclass
@@ -20,3 +21,4 @@ class WebState:
     queue: IngestionQueue | None
     metrics: Metrics
     limiter: RateLimiter
+    verified: VerifiedAnswers

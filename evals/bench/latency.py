@@ -31,7 +31,9 @@ from evals.metrics import latency_summary
 from evals.suites.demo import demo_corpus
 from evals.workspace import Workspace, corpus_fingerprint, open_workspace
 
-ENDPOINTS = ("/api/v1/search", "/api/v1/chat")
+# ``.../chat (SSE first token)`` streams the answer and times the first ``token`` event.
+SSE_STREAM = "/api/v1/chat (SSE first token)"
+ENDPOINTS = ("/api/v1/search", "/api/v1/chat", SSE_STREAM)
 READY_TIMEOUT_SECONDS = 180
 WARMUP_REQUESTS = 3
 
@@ -106,15 +108,21 @@ async def _level(
     async def loop() -> None:
         for n in counter:
             question = questions[n % len(questions)]
-            body = (
-                {"message": question} if endpoint.endswith("chat") else {"query": question, "k": 8}
+            body: dict[str, object] = (
+                {"query": question, "k": 8}
+                if endpoint.endswith("search")
+                else {"message": question}
             )
             started = time.perf_counter()
+            first: float | None = None
             try:
-                outcome = str((await client.post(endpoint, json=body)).status_code)
+                if endpoint == SSE_STREAM:
+                    outcome, first = await _first_token(client, body)
+                else:
+                    outcome = str((await client.post(endpoint, json=body)).status_code)
             except httpx.HTTPError as exc:
                 outcome = type(exc).__name__
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append(((first or time.perf_counter()) - started) * 1000)
             outcomes[outcome] += 1
 
     started = time.perf_counter()
@@ -131,14 +139,35 @@ async def _level(
     }
 
 
+async def _first_token(
+    client: httpx.AsyncClient, body: dict[str, object]
+) -> tuple[str, float | None]:
+    """Stream one whole answer: (outcome, ``perf_counter`` when the first token event arrived)."""
+    headers = {"Accept": "text/event-stream"}
+    first: float | None = None
+    outcome = "no-final-event"
+    async with client.stream("POST", "/api/v1/chat", json=body, headers=headers) as response:
+        if response.status_code != 200:
+            return str(response.status_code), None
+        async for line in response.aiter_lines():
+            event = line.removeprefix("event:").strip() if line.startswith("event:") else ""
+            if event == "token" and first is None:
+                first = time.perf_counter()
+            elif event == "error":
+                outcome = "stream-error"
+            elif event == "final" and outcome != "stream-error":
+                outcome = "200" if first is not None else "no-token"
+    return outcome, first
+
+
 def print_table(report: dict[str, Any]) -> None:
     print(
-        f"\n{'endpoint':18} {'clients':>7} {'req':>5} {'err':>4} {'rps':>7} "
+        f"\n{'endpoint':31} {'clients':>7} {'req':>5} {'err':>4} {'rps':>7} "
         f"{'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}"
     )
     for r in report["levels"]:
         print(
-            f"{r['endpoint']:18} {r['clients']:>7} {r['requests']:>5} {r['errors']:>4} "
+            f"{r['endpoint']:31} {r['clients']:>7} {r['requests']:>5} {r['errors']:>4} "
             f"{r['throughput_rps']:>7} {r['latency_p50_ms']:>9.1f} {r['latency_p95_ms']:>9.1f} "
             f"{r['latency_p99_ms']:>9.1f}"
         )

@@ -77,11 +77,17 @@ def _row(
     subsets: dict[str, list[str]],
     data: SciFact,
     ranking: Any,
+    report: dict[str, Any],
 ) -> str:
+    """One table row; the figures also go to ``report[label][subset]``."""
     cells = []
-    for ids in subsets.values():
+    for name, ids in subsets.items():
         ndcg, recall = scores({q: ranking(legs[q]) for q in ids}, data.qrels)
         cells.append(f"{ndcg:.3f} / {recall:.3f}")
+        report.setdefault(label, {})[name.replace(" ", "_").replace("-", "_")] = {
+            "ndcg_at_10": round(ndcg, 4),
+            "recall_at_100": round(recall, 4),
+        }
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
@@ -101,7 +107,9 @@ def _calibration_samples(
     return samples
 
 
-async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> int:
+async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> dict[str, Any]:
+    """Measure, print the table, and return the figures as a nested report."""
+    report: dict[str, Any] = {"suite": "scifact", "split": args.split}
     data = load_scifact(Path(settings.datasets_dir), split=args.split)
     tokenizer = WordpieceTokenizer.from_model_dir(packaged_model_dir())
     engine = make_engine(url, pool_size=2)
@@ -145,8 +153,8 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> in
             + " |"
         )
         print("|---|" + "---|" * len(subsets))
-        print(_row("dense (MiniLM, HNSW)", legs, subsets, data, lambda x: [d for d, _ in x.dense]))
-        print(_row("BM25 (Postgres)", legs, subsets, data, lambda x: [d for d, _ in x.keyword]))
+        print(_row("dense", legs, subsets, data, lambda x: [d for d, _ in x.dense], report))
+        print(_row("bm25", legs, subsets, data, lambda x: [d for d, _ in x.keyword], report))
         for baseline in BASELINES:
             print(
                 _row(
@@ -155,15 +163,17 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> in
                     subsets,
                     data,
                     lambda x, c=baseline: fused_ranking(x, c),
+                    report,
                 )
             )
         print(
             _row(
-                f"hybrid: {choice.label()} (tuned)",
+                "hybrid",
                 legs,
                 subsets,
                 data,
                 lambda x: fused_ranking(x, choice),
+                report,
             )
         )
         default = Calibration(
@@ -173,16 +183,24 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> in
         held = _calibration_samples(legs, held_ids, choice, data)
         for name, cal in (("default", default), ("fitted", fitted)):
             ece, brier = calibration_error(held, cal)
+            report[f"confidence_{name}"] = {"held_out_ece": round(ece, 4), "brier": round(brier, 4)}
             print(
                 f"confidence {name}: midpoint {cal.midpoint:.3f} slope {cal.slope:.2f} "
                 f"agreement {cal.agreement_bonus:.2f} -> held-out ECE {ece:.3f}, Brier {brier:.3f}"
             )
+        report["hybrid_fusion"] = choice.label()
+        report["bm25"]["k1_b"] = f"{best_bm25[0]} {best_bm25[1]}"
     finally:
         await engine.dispose()
-    return 0
+    return report
 
 
 def run_quality(settings: Any, args: Any) -> int:
+    measure_quality(settings, args)
+    return 0
+
+
+def measure_quality(settings: Any, args: Any) -> dict[str, Any]:
     embedder = build_embedder(
         name=settings.embedding.model,
         model_path=settings.embedding.model_path,

@@ -13,11 +13,10 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 from app.settings import Settings
 from evals.results import print_metrics, record
-from evals.runner import SuiteResult, add_result_arguments
+from evals.runner import SuiteResult, add_result_arguments, flatten
 
 SUITES = ("demo", "contoso", "squad", "out_of_scope", "scifact", "pii", "injection")
 
@@ -91,20 +90,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             print_metrics(result)
         print(f"\nresults: {run_dir}")
     return code
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a nested report as ``a.b`` metrics (lists and text are left out)."""
-    out: dict[str, float] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int | float):
-            out[name] = float(value)
-        elif isinstance(value, dict):
-            out.update(flatten(value, f"{name}."))
-    return out
 
 
 def _reports_dir(settings: Settings) -> Path:

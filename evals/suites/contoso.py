@@ -15,6 +15,7 @@ from typing import Any
 from app.resources import load_models
 from app.settings import Settings
 from evals import answer_metrics as m
+from evals.runner import SuiteResult, add_result_arguments, finish, result_from_report
 from evals.suites import answer_runs as runs
 from evals.workspace import CorpusFile, open_workspace
 
@@ -40,6 +41,7 @@ def questions(settings: Settings) -> list[dict[str, Any]]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_result_arguments(parser)
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
 
 
@@ -98,7 +100,11 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def evaluate(settings: Settings, args: argparse.Namespace) -> SuiteResult:
     report = asyncio.run(_run(settings, args))
     runs.write_report(settings, "contoso", report)
-    return 0
+    return result_from_report("contoso", report)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    return finish(settings, args, evaluate(settings, args))

@@ -21,6 +21,7 @@ from app.chat.versions import AnswerConfig, activate_defaults
 from app.resources import Models, load_models
 from app.settings import Settings
 from evals import answer_metrics as m
+from evals.runner import SuiteResult, add_result_arguments, finish, result_from_report
 from evals.suites import answer_runs as runs
 from evals.suites import contoso, squad
 from evals.workspace import CorpusFile, open_workspace
@@ -46,6 +47,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_result_arguments(parser)
     parser.add_argument("--squad-per-class", type=int, default=60, help="SQuAD questions per class")
     parser.add_argument("--max-in-scope-declined", type=float, default=0.05)
     parser.add_argument(
@@ -189,7 +191,11 @@ def _version_threshold(settings: Settings) -> float:
     return AnswerConfig().confidence_threshold
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def evaluate(settings: Settings, args: argparse.Namespace) -> SuiteResult:
     report = asyncio.run(_run(settings, args))
     runs.write_report(settings, "out_of_scope", report)
-    return 0
+    return result_from_report("out_of_scope", report)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    return finish(settings, args, evaluate(settings, args))

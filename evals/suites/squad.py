@@ -14,6 +14,7 @@ from typing import Any
 from app.resources import load_models
 from app.settings import Settings
 from evals import answer_metrics as m
+from evals.runner import SuiteResult, add_result_arguments, finish, result_from_report
 from evals.suites import answer_runs as runs
 from evals.workspace import CorpusFile, open_workspace
 
@@ -54,6 +55,7 @@ def questions(settings: Settings, *, per_class: int, seed: int = 7) -> list[dict
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_result_arguments(parser)
     parser.add_argument("--per-class", type=int, default=250, help="questions per class (seeded)")
     parser.add_argument("--seed", type=int, default=7)
 
@@ -121,7 +123,11 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def evaluate(settings: Settings, args: argparse.Namespace) -> SuiteResult:
     report = asyncio.run(_run(settings, args))
     runs.write_report(settings, "squad", report)
-    return 0
+    return result_from_report("squad", report)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    return finish(settings, args, evaluate(settings, args))

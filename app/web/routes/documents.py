@@ -20,7 +20,7 @@ from ingestion.documents import DocumentView, document_passages, get_document, l
 class SourceRequest(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     groups: list[str]
-    pii_policy: str = "redact"
+    pii_policy: str | None = None  # None: the deployment's GROUNDWORK_PII__DEFAULT_POLICY
     kind: str = "upload"
     path: str | None = None
 
@@ -97,7 +97,7 @@ async def create_source(
         db_session,
         name=data.name,
         groups=groups,
-        pii_policy=data.pii_policy,
+        pii_policy=data.pii_policy or web.settings.pii.default_policy,
         kind=data.kind,
         path=data.path,
         allowed_roots=web.settings.ingestion.folder_roots,

@@ -55,6 +55,9 @@ async def sync_source(
     )
     await db_session.commit()
     if web.queue is not None:
-        for document in report.to_enqueue:
-            await web.queue.enqueue_ingest(document.id, document.content_hash)
+        await web.queue.enqueue_many(
+            [(d.id, d.content_hash) for d in report.to_enqueue],
+            bulk_threshold=web.settings.ingestion.bulk_threshold_documents,
+            batch_size=web.settings.ingestion.bulk_job_documents,
+        )
     return body

@@ -13,7 +13,7 @@ from app.settings import Settings
 from ingestion.bulk import ingest_many
 from ingestion.folders import SyncReport, sync_folder
 from ingestion.pipeline import PipelineDeps, ingest_document
-from ingestion.sources import create_source
+from ingestion.sources import create_source, set_document_acl
 from tests.builders import make_groups
 from tests.integration.ingestion.conftest import chunk_texts, write
 
@@ -161,3 +161,122 @@ async def test_folder_source_needs_existing_folder_inside_roots(
             path=str(tmp_path),
             allowed_roots=[tmp_path / "elsewhere"],
         )
+
+
+async def _access(
+    session: AsyncSession, document_id: uuid.UUID
+) -> tuple[list[str], str, set[tuple[str, ...]]]:
+    """The document's effective access, where it came from, and the distinct chunk access."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT COALESCE(d.acl_override, s.groups), d.acl_origin FROM documents d "
+                "JOIN sources s ON s.id = d.source_id WHERE d.id = :d"
+            ),
+            {"d": document_id},
+        )
+    ).one()
+    chunks = await session.execute(
+        text("SELECT DISTINCT access FROM chunks WHERE document_id = :d"), {"d": document_id}
+    )
+    return list(row[0]), str(row[1]), {tuple(a) for a in chunks.scalars()}
+
+
+async def test_admin_acl_override_survives_resync_without_sidecar(
+    db_session: AsyncSession, settings: Settings, deps: PipelineDeps, tmp_path: Path
+) -> None:
+    await make_groups(db_session, "finance")
+    folder = tmp_path / "share"
+    write(folder, "pay.txt", "Payroll runs on the 25th.\n")
+    source_id = await _folder_source(db_session, folder)
+    report = await _sync(db_session, settings, source_id)
+    await ingest_many(deps, [d.id for d in report.to_enqueue])
+    doc = (await _documents(db_session))["pay.txt"][0]
+    assert await _access(db_session, doc) == (["everyone"], "source", {("everyone",)})
+
+    await set_document_acl(db_session, doc, ["finance"])  # PUT /api/v1/documents/{id}/acl
+    await db_session.commit()
+    restricted = (["finance"], "admin", {("finance",)})
+    assert await _access(db_session, doc) == restricted
+
+    again = await _sync(db_session, settings, source_id)
+    assert (again.acl_changed, again.unchanged) == (0, 1)
+    assert await _access(db_session, doc) == restricted
+
+    # A content change re-ingests the file, still under the admin's rule.
+    write(folder, "pay.txt", "Payroll runs on the 26th from now on.\n")
+    changed = await _sync(db_session, settings, source_id)
+    assert [d.id for d in changed.changed] == [doc]
+    assert (await ingest_document(deps, doc)).status == "ready"
+    assert await _access(db_session, doc) == restricted
+    assert any("26th" in t for t in await chunk_texts(db_session, doc))
+
+    # An admin's reset to the source default is an override too: the sync keeps it.
+    await set_document_acl(db_session, doc, None)
+    await db_session.commit()
+    await _sync(db_session, settings, source_id)
+    assert await _access(db_session, doc) == (["everyone"], "source", {("everyone",)})
+
+
+async def test_changed_sidecar_wins_over_admin_override_unchanged_one_does_not(
+    db_session: AsyncSession, settings: Settings, deps: PipelineDeps, tmp_path: Path
+) -> None:
+    await make_groups(db_session, "hr", "finance", "legal")
+    folder = tmp_path / "share"
+    write(folder, "pay.txt", "Payroll runs on the 25th.\n")
+    write(folder, "pay.txt.acl.json", json.dumps({"groups": ["hr"]}))
+    write(folder, "memo.md", "---\ngroups: hr\n---\n# Memo\n\nHR memo.\n")
+    source_id = await _folder_source(db_session, folder)
+    report = await _sync(db_session, settings, source_id)
+    await ingest_many(deps, [d.id for d in report.to_enqueue])
+    docs = await _documents(db_session)
+    pay, memo = docs["pay.txt"][0], docs["memo.md"][0]
+    assert await _access(db_session, pay) == (["hr"], "file", {("hr",)})
+
+    for doc in (pay, memo):
+        await set_document_acl(db_session, doc, ["finance"])
+    await db_session.commit()
+    unchanged = await _sync(db_session, settings, source_id)
+    assert unchanged.acl_changed == 0
+    for doc in (pay, memo):
+        assert await _access(db_session, doc) == (["finance"], "admin", {("finance",)})
+
+    # Editing the sidecar or the front matter is a new rule from the file: it wins.
+    write(folder, "pay.txt.acl.json", json.dumps({"groups": ["legal"]}))
+    write(folder, "memo.md", "---\ngroups: legal\n---\n# Memo\n\nHR memo.\n")
+    edited = await _sync(db_session, settings, source_id)
+    assert edited.acl_changed == 2
+    assert await _access(db_session, pay) == (["legal"], "file", {("legal",)})
+    assert (await ingest_document(deps, memo)).status == "ready"  # its bytes changed too
+    assert await _access(db_session, memo) == (["legal"], "file", {("legal",)})
+
+    # Removing a sidecar reverts a rule that came from the file to the source default...
+    (folder / "pay.txt.acl.json").unlink()
+    await _sync(db_session, settings, source_id)
+    assert await _access(db_session, pay) == (["everyone"], "source", {("everyone",)})
+    # ...but never an admin's override: an admin's rule outlives a file dropping its own.
+    write(folder, "pay.txt.acl.json", json.dumps({"groups": ["hr"]}))
+    await _sync(db_session, settings, source_id)
+    await set_document_acl(db_session, pay, ["finance"])
+    await db_session.commit()
+    (folder / "pay.txt.acl.json").unlink()
+    await _sync(db_session, settings, source_id)
+    assert await _access(db_session, pay) == (["finance"], "admin", {("finance",)})
+
+
+async def test_front_matter_of_a_file_with_a_stray_byte_still_restricts_access(
+    db_session: AsyncSession, settings: Settings, deps: PipelineDeps, tmp_path: Path
+) -> None:
+    await make_groups(db_session, "hr")
+    folder = tmp_path / "share"
+    body = "---\ngroups: hr\n---\n# Salaires\n\nLes salaires sont versés le 25.\n".encode()
+    write(folder, "pay.md", body + b"Caf\xe9 offert.\n")  # read as UTF-8 with one U+FFFD
+    source_id = await _folder_source(db_session, folder)
+    report = await _sync(db_session, settings, source_id)
+    assert report.rejected == []
+    await ingest_many(deps, [d.id for d in report.to_enqueue])
+    doc = (await _documents(db_session))["pay.md"][0]
+    access, origin, chunk_access = await _access(db_session, doc)
+    assert (access, origin, chunk_access) == (["hr"], "file", {("hr",)})
+    texts = await chunk_texts(db_session, doc)
+    assert any("versés" in t for t in texts), texts

@@ -144,3 +144,68 @@ def test_sentence_vectors_are_cached_per_process() -> None:
         pool,
     )
     assert first.embedded > 0 and again.embedded == 0 and again.answer == first.answer
+
+
+def test_reference_marks_are_dropped_so_quotes_never_look_like_citations() -> None:
+    marked = _chunk(
+        "Liquid oxygen is attracted to a magnet strongly.[c] A bridge of liquid oxygen can form "
+        "between the poles of a magnet[citation needed]. Some say [the price of oil] rose sharply."
+    )
+    from app.chat.sentence_pool import SentencePool
+
+    quoted = [s.text for s in SentencePool().sentences(marked)]
+    assert quoted == [
+        "Liquid oxygen is attracted to a magnet strongly.",
+        "A bridge of liquid oxygen can form between the poles of a magnet.",
+    ]
+    result = compose(
+        "What can liquid oxygen form between the poles of a magnet?",
+        [marked],
+        HashingEmbedder(),
+        ComposerConfig(),
+    )
+    assert result.answer and "[c]" not in result.answer and "needed" not in result.answer
+
+
+def test_question_kind_and_answer_cues() -> None:
+    from app.chat.composer import answer_cue, question_kind
+    from retrieval.analyzer import query_terms
+
+    assert question_kind("How many nations are within the Amazon Basin?") == "number"
+    assert question_kind("In what year did the court rule?") == "date"
+    assert question_kind("Who wrote the report?") == "name"
+    assert question_kind("What is the effect of oxygen?") == ""
+    assert answer_cue("number", "This region includes territory belonging to nine nations.", [])
+    assert not answer_cue("date", "The court ruled against the station.", [])
+    terms = query_terms("Who wrote the report for the King?")
+    assert answer_cue("name", "The report was written by Guy de Chauliac.", terms)
+    assert not answer_cue("name", "The report was written for the King.", terms)
+
+
+def test_ranking_bonuses_never_raise_support() -> None:
+    question = "How many days of paid annual leave per year?"
+    plain = compose(
+        question, PASSAGES, HashingEmbedder(), ComposerConfig(passage_weight=0, cue_weight=0)
+    )
+    boosted = compose(
+        question, PASSAGES, HashingEmbedder(), ComposerConfig(passage_weight=1, cue_weight=1)
+    )
+    assert boosted.support == plain.support
+    assert boosted.sentences[0].score > boosted.sentences[0].match
+
+
+def test_at_most_three_distinct_sentences_are_cited_best_first() -> None:
+    passage = _chunk(
+        "Employees receive 27 days of paid annual leave per year. "
+        "Unused annual leave days carry over to the next year. "
+        "Annual leave requests go to your manager for approval. "
+        "Paid annual leave accrues monthly."
+    )
+    result = compose(
+        "How many days of paid annual leave per year?",
+        [passage],
+        HashingEmbedder(),
+        ComposerConfig(min_sentence_score=0.0, relative_floor=0.0),
+    )
+    assert len(result.sentences) == 3
+    assert result.answer.startswith("Employees receive 27 days of paid annual leave per year. [1]")

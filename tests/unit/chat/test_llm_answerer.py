@@ -77,18 +77,11 @@ def _client(handler: Handler, **overrides: object) -> LlmClient:
 
 
 async def _draft(
-    client: LlmClient,
-    passages: list[RetrievedChunk],
-    tokens: list[str] | None = None,
-    question: str = QUESTION,
+    client: LlmClient, passages: list[RetrievedChunk], question: str = QUESTION
 ) -> Any:
-    async def sink(token: str) -> None:
-        if tokens is not None:
-            tokens.append(token)
-
     gen = Generators(embedder=HashingEmbedder(), pool=SentencePool(), llm=client)
     result = RetrievalResult(chunks=passages, confidence=0.9)
-    return await draft_answer(gen, VERSION, question, result, on_token=sink)
+    return await draft_answer(gen, VERSION, question, result)
 
 
 async def test_streamed_llm_answer_is_validated_and_usage_recorded() -> None:
@@ -100,11 +93,9 @@ async def test_streamed_llm_answer_is_validated_and_usage_recorded() -> None:
             200, content=_stream_body("Employees get 27 days ", "of paid annual leave. [1]")
         )
 
-    tokens: list[str] = []
-    draft = await _draft(_client(handler), [LEAVE, OFFICE], tokens)
+    draft = await _draft(_client(handler), [LEAVE, OFFICE])
     assert draft.answerer == "llm"
     assert draft.answer == "Employees get 27 days of paid annual leave. [1]"
-    assert "".join(tokens) == "Employees get 27 days of paid annual leave. [1]"
     assert draft.trace["tokens"] == {"prompt": 120, "completion": 12}
     assert draft.used == [0]
     prompt = json.dumps(seen[0]["messages"])

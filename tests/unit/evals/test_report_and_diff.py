@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.report import render_report
 from evals.results import load_summary, write_run
 from evals.runner import SuiteResult
 from evals.suites import diff
@@ -75,7 +76,25 @@ def test_an_unknown_run_is_named_in_the_error(tmp_path: Path) -> None:
 
 
 def test_run_only_suites_are_folded_in_by_their_numeric_leaves() -> None:
-    from evals.suites.all import flatten
+    from evals.runner import flatten
 
     report = {"suite": "x", "ok": True, "a": 1, "b": {"c": 0.5, "d": [1, 2]}, "e": None}
     assert flatten(report) == {"a": 1.0, "b.c": 0.5}
+
+
+def test_an_answer_report_keeps_rows_latencies_and_the_abstention_curve() -> None:
+    from evals.runner import result_from_report
+
+    curve = [{"threshold": 0.5, "declined_unanswerable": 0.7, "declined_answerable": 0.1}]
+    report = {
+        "at_version_threshold": {"citation_match": 0.64},
+        "per_question": [{"question": "q1", "latency_ms": 12.5}, {"question": "q2"}],
+        "abstention_curve": curve,
+    }
+    result = result_from_report("contoso", report)
+    assert result.metrics == {"at_version_threshold.citation_match": 0.64}
+    assert [r["question"] for r in result.rows] == ["q1", "q2"]
+    assert result.latencies_ms == [12.5]
+    assert result.meta["abstention_curve"] == curve
+    assert result.meta["reproduce"] == "groundwork eval contoso"
+    assert "Abstention curve" in render_report("run-1", [result])

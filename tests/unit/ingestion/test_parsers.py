@@ -122,6 +122,55 @@ def test_undecodable_bytes_are_rejected() -> None:
     assert reason(garbage, "notes.txt") == "the text encoding could not be detected"
 
 
+_FRENCH = "Les employés ont droit à des congés payés chaque année. Résumé: naïve façade.\n"
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [b"\xff", b"\xe9", b"\xc3"],  # an impossible byte, a Latin-1 é, a cut-off sequence
+    ids=["ff", "latin1-e9", "truncated"],
+)
+def test_one_stray_byte_in_utf8_is_replaced_with_a_warning_not_mojibake(stray: bytes) -> None:
+    data = _FRENCH.encode() * 5 + b"caf" + stray + b" noir.\n" + _FRENCH.encode()
+    doc = parse_bytes(data, filename="conges.txt")
+    text = doc.sections[0].text
+    # Every valid character survives as written: no code-page guess garbles the file.
+    assert text.count("employés") == 6 and "Ã" not in text
+    assert "caf\ufffd noir." in text
+    at = len(_FRENCH.encode()) * 5 + 3
+    assert doc.warnings == (
+        f"1 invalid UTF-8 byte sequence replaced with U+FFFD (first at line 6, byte {at})",
+    )
+
+
+def test_a_single_utf8_character_next_to_a_stray_byte_is_kept() -> None:
+    doc = parse_bytes("Le café ".encode() + b"est caf\xe9.\n", filename="a.txt")
+    assert doc.sections[0].text == "Le café est caf\ufffd."  # not "cafÃ©"
+    assert len(doc.warnings) == 1
+
+
+def test_html_with_a_stray_byte_carries_the_warning_too() -> None:
+    page = "<html><body><h1>Congés</h1><p>Les congés sont payés.</p>".encode()
+    doc = parse_bytes(page + b"<p>caf\xe9</p></body></html>", filename="page.html")
+    assert "Les congés sont payés." in doc.sections[0].text
+    assert len(doc.warnings) == 1 and doc.warnings[0].startswith("1 invalid UTF-8 byte")
+
+
+def test_clean_utf8_and_legacy_encodings_carry_no_warning() -> None:
+    assert parse_bytes(_FRENCH.encode(), filename="a.txt").warnings == ()
+    latin1 = parse_bytes(_FRENCH.encode("latin-1"), filename="a.txt")
+    assert latin1.sections[0].text == _FRENCH.strip() and latin1.warnings == ()
+
+
+def test_utf8_with_many_invalid_bytes_is_rejected_with_where() -> None:
+    data = _FRENCH.encode() * 3 + b"bad \xff\xfe bytes \xff here \xff and \xff\n"
+    at = len(_FRENCH.encode()) * 3 + 4
+    assert reason(data, "notes.txt") == (
+        f"the file is UTF-8 but has 5 invalid byte sequences (first at line 4, byte {at}); "
+        "re-save it as UTF-8"
+    )
+
+
 def test_a_five_megabyte_line_is_rejected() -> None:
     assert reason(b"word " * 1_000_000, "dump.txt") == "a line is longer than 100,000 characters"
 
