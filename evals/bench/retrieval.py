@@ -1,6 +1,11 @@
 """``groundwork bench retrieval``: SciFact quality per leg and fused, and filtered recall/latency."""
 
 import argparse
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from app.settings import Settings
 
@@ -16,16 +21,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queries", type=int, default=200, help="queries per selectivity")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (filtered)")
     parser.add_argument("--fresh", action="store_true", help="rebuild the scratch databases")
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench-results"), help="JSON output folder"
+    )
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    code = 0
+    report: dict[str, Any] = {"machine": f"{os.cpu_count()} cpus", "part": args.part}
     if args.part in ("quality", "all"):
-        from evals.bench.retrieval_quality import run_quality
+        from evals.bench.retrieval_quality import measure_quality
 
-        code |= run_quality(settings, args)
+        report["quality"] = measure_quality(settings, args)
     if args.part in ("filtered", "all"):
         from evals.bench.retrieval_filtered import run_filtered
 
-        code |= run_filtered(settings, args)
-    return code
+        report["filtered"] = run_filtered(settings, args)
+    report["load_average_1m"] = round(os.getloadavg()[0], 2)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"retrieval-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written: {path}")
+    return 0

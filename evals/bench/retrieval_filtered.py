@@ -85,7 +85,8 @@ async def latencies(
     return out
 
 
-async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> int:
+async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dict[str, Any]:
+    """Print the table; return the same figures (one row per readable share)."""
     data = load_scifact(Path(settings.datasets_dir))
     tokenizer = WordpieceTokenizer.from_model_dir(packaged_model_dir())
     drafts = chunk_scifact(data.docs, tokenizer)
@@ -114,6 +115,7 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> int
     qvecs = [v.tolist() for v in embed_cached(embedder, texts, data_dir=settings.data_dir)]
     config = RetrievalConfig()
     engine = make_engine(url, pool_size=max(args.clients, 2))
+    report: dict[str, Any] = {"chunks": corpus.chunks, "queries": len(qids), "rows": []}
     try:
         await latencies(engine, embedder, texts[:20], [EVERYONE], config, 1)  # warm-up
         print(f"\n{len(qids)} queries per row; config {config}\n")
@@ -132,12 +134,24 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> int
                 f"{_pct(many, 0.5):.1f} / {_pct(many, 0.95):.1f} |",
                 flush=True,
             )
+            report["rows"].append(
+                {
+                    "readable_share": share,
+                    "recall_at_10": round(recall, 4),
+                    "short_results": short,
+                    "dense_ms_mean": round(dense_ms, 1),
+                    "one_client_p50_ms": round(_pct(one, 0.5), 1),
+                    "one_client_p95_ms": round(_pct(one, 0.95), 1),
+                    f"{args.clients}_clients_p50_ms": round(_pct(many, 0.5), 1),
+                    f"{args.clients}_clients_p95_ms": round(_pct(many, 0.95), 1),
+                }
+            )
     finally:
         await engine.dispose()
-    return 0
+    return report
 
 
-def run_filtered(settings: Any, args: Any) -> int:
+def run_filtered(settings: Any, args: Any) -> dict[str, Any]:
     embedder = build_embedder(
         name=settings.embedding.model,
         model_path=settings.embedding.model_path,

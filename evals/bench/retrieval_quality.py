@@ -195,11 +195,6 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
     return report
 
 
-def run_quality(settings: Any, args: Any) -> int:
-    measure_quality(settings, args)
-    return 0
-
-
 def measure_quality(settings: Any, args: Any) -> dict[str, Any]:
     embedder = build_embedder(
         name=settings.embedding.model,
