@@ -58,7 +58,8 @@ def result_from_report(name: str, report: Mapping[str, Any], **meta: Any) -> Sui
     """The common format for a suite that builds a nested JSON report (the answer suites).
 
     Numeric leaves become metrics; ``per_question`` or ``records`` become the rows, their
-    ``latency_ms`` the latency distribution; an ``abstention_curve`` is kept for the plot.
+    ``latency_ms`` the latency distribution; an ``abstention_curve`` is kept for the plot; an
+    integer ``version`` is the assistant version the answers came from.
     """
     rows = [dict(r) for r in report.get("per_question") or report.get("records") or []]
     latencies = [
@@ -67,8 +68,14 @@ def result_from_report(name: str, report: Mapping[str, Any], **meta: Any) -> Sui
     extra: dict[str, Any] = {"reproduce": f"groundwork eval {name}", **meta}
     if curve := report.get("abstention_curve"):
         extra["abstention_curve"] = curve
+    version = report.get("version")
     return SuiteResult(
-        suite=name, metrics=flatten(report), rows=rows, latencies_ms=latencies, meta=extra
+        suite=name,
+        metrics=flatten({k: v for k, v in report.items() if k != "version"}),
+        rows=rows,
+        latencies_ms=latencies,
+        version=version if isinstance(version, int) else None,
+        meta=extra,
     )
 
 

@@ -80,6 +80,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "suite": "contoso",
         "corpus": loaded,
         "threshold": threshold,
+        "version": asked[0].trace.get("version") if asked else None,
         "at_version_threshold": score(rows, asked, threshold),
         "without_threshold": score(rows, asked, 0.0),
         "latency_ms": {

@@ -108,6 +108,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "suite": "squad",
         "corpus": loaded,
         "threshold": threshold,
+        "version": asked[0].trace.get("version") if asked else None,
         "at_version_threshold": score(rows, asked, threshold),
         "without_threshold": score(rows, asked, 0.0),
         "unanswerable_declined_at_version_threshold": round(declined / max(1, len(neg)), 4),

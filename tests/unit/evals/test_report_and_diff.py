@@ -90,8 +90,10 @@ def test_an_answer_report_keeps_rows_latencies_and_the_abstention_curve() -> Non
         "at_version_threshold": {"citation_match": 0.64},
         "per_question": [{"question": "q1", "latency_ms": 12.5}, {"question": "q2"}],
         "abstention_curve": curve,
+        "version": 3,
     }
     result = result_from_report("contoso", report)
+    assert result.version == 3
     assert result.metrics == {"at_version_threshold.citation_match": 0.64}
     assert [r["question"] for r in result.rows] == ["q1", "q2"]
     assert result.latencies_ms == [12.5]
