@@ -35,6 +35,19 @@ def light_models() -> Models:
     )
 
 
+def presidio_models() -> Models:
+    """``light_models`` with the real Presidio redactor (slow to load: share it per module)."""
+    from guardrails.pii import build_presidio_redactor
+
+    light = light_models()
+    return Models(
+        embedder=light.embedder,
+        tokenizer=light.tokenizer,
+        redactor=build_presidio_redactor(),
+        detector=None,
+    )
+
+
 async def make_user(
     session: AsyncSession, username: str, *, role: str = "user", groups: tuple[str, ...] = ()
 ) -> ApiUser:

@@ -27,6 +27,7 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from app.db.migrate import upgrade  # noqa: E402
 from app.embedded import EmbeddedPostgres, EmbeddedRedis  # noqa: E402
+from app.resources import Models  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 TEMPLATE_DB = "groundwork_template"
@@ -99,6 +100,14 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path / "data",
     )
+
+
+@pytest.fixture(scope="module")
+def presidio_models() -> Models:
+    """Hashing embedder and real tokenizer, with the real Presidio redactor."""
+    from tests.builders import presidio_models as build
+
+    return build()
 
 
 @pytest.fixture(autouse=True)

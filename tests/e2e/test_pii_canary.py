@@ -26,8 +26,7 @@ from app.chat.service import ChatDeps
 from app.logging import configure_logging
 from app.resources import Models, build_chat_deps
 from app.settings import Settings
-from guardrails.pii import build_presidio_redactor
-from tests.builders import ApiUser, light_models, make_app, make_user, run_worker_until_idle
+from tests.builders import ApiUser, make_app, make_user, run_worker_until_idle
 from tests.integration.chat.conftest import (
     RecordingLlm,
     activate_version,
@@ -66,17 +65,6 @@ CANARIES = (
 )
 PLACEHOLDERS = ("<EMAIL_ADDRESS>", "<PHONE_NUMBER>", "<IBAN_CODE>")
 _SOURCE = re.compile(r"^\[(\d+)\] ")
-
-
-@pytest.fixture(scope="module")
-def presidio_models() -> Models:
-    light = light_models()
-    return Models(
-        embedder=light.embedder,
-        tokenizer=light.tokenizer,
-        redactor=build_presidio_redactor(),
-        detector=None,
-    )
 
 
 @pytest.fixture

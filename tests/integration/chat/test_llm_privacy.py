@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.chat.service import answer_question
 from app.resources import Models, build_chat_deps
 from app.settings import Settings
-from guardrails.pii import build_presidio_redactor
-from tests.builders import light_models
 from tests.integration.chat.conftest import (
     RecordingLlm,
     activate_version,
@@ -44,17 +42,6 @@ QUESTION = (
 FOLLOW_UP = "And can Zebulon Quartermaine carry unused leave over to the next year?"
 QUESTION_CANARIES = ("Zebulon", "Quartermaine", "zq.canary5519@example.com", "canary5519")
 _PERSON = re.compile(r"<PERSON_\d+>")
-
-
-@pytest.fixture(scope="module")
-def presidio_models() -> Models:
-    light = light_models()
-    return Models(
-        embedder=light.embedder,
-        tokenizer=light.tokenizer,
-        redactor=build_presidio_redactor(),
-        detector=None,
-    )
 
 
 def _completion(content: str) -> httpx.Response:

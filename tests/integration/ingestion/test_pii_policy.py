@@ -6,25 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.db.session import make_session_factory
 from app.resources import Models, build_pipeline_deps
 from app.settings import Settings
-from guardrails.pii import build_presidio_redactor
 from ingestion.pipeline import PipelineDeps, ingest_document
-from tests.builders import light_models
 from tests.integration.ingestion.conftest import chunk_texts, new_source, status_of, upload
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MEMO = b"# Contacts\n\nFor payroll questions write to jane.doe@example.com before Friday.\n"
-
-
-@pytest.fixture(scope="module")
-def presidio_models() -> Models:
-    light = light_models()
-    return Models(
-        embedder=light.embedder,
-        tokenizer=light.tokenizer,
-        redactor=build_presidio_redactor(),
-        detector=None,
-    )
 
 
 @pytest.fixture
