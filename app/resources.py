@@ -23,7 +23,6 @@ from guardrails.policy import (
     DOCUMENT_ENTITIES,
     PiiGuard,
     PiiPolicy,
-    ScopedRedactor,
     apply_document_policy,
 )
 from ingestion.pipeline import PiiHook, PipelineDeps
@@ -88,9 +87,7 @@ def build_pipeline_deps(
         tokens=models.tokenizer,
         settings=settings.ingestion,
         # Documents keep names and places (business content); contact data and secrets go.
-        pii_hook=pii_hook(
-            ScopedRedactor(models.redactor, DOCUMENT_ENTITIES) if models.redactor else None
-        ),
+        pii_hook=pii_hook(models.redactor.scoped(DOCUMENT_ENTITIES) if models.redactor else None),
         injection_scorer=(detector.score_many) if detector else None,
     )
 

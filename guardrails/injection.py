@@ -19,11 +19,14 @@ RULE_SCORE = 0.95
 _IGNORE_VERBS = r"(?:ignore|disregard|forget|skip|override|bypass|drop|abandon)"
 _PRIOR = r"(?:previous|prior|preceding|above|earlier|initial|original|given|your|all|the|any)"
 _ORDERS = r"(?:instructions?|prompts?|rules|directions|guidelines|commands|context|orders|tasks?)"
+# "bypass the login prompt", "ignore the command prompt": user-interface prompts, not instructions.
+_UI_WORDS = r"(?:login|logon|sign-?in|password|passcode|command|cookie|consent|uac|security|pin)\b"
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "ignore_previous",
         re.compile(
-            rf"\b{_IGNORE_VERBS}\b(?:\s+\w+){{0,3}}?\s+{_PRIOR}\s+(?:\w+\s+)?{_ORDERS}\b", re.I
+            rf"\b{_IGNORE_VERBS}\b(?:\s+\w+){{0,3}}?\s+{_PRIOR}\s+(?:(?!{_UI_WORDS})\w+\s+)?{_ORDERS}\b",
+            re.I,
         ),
     ),
     (
@@ -168,7 +171,51 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("de_forget_everything", re.compile(r"\b(?:vergiss|vergessen\s+sie)\s+alles\b", re.I)),
     (
         "de_you_are_now",
-        re.compile(r"\b(?:du\s+bist\s+(?:jetzt|nun|ab\s+sofort)|ab\s+jetzt\s+bist\s+du)\b", re.I),
+        re.compile(
+            r"\b(?:du\s+bist\s+(?:jetzt|nun|ab\s+sofort)|(?:ab\s+jetzt|ab\s+sofort|nun|jetzt)\s+bist\s+du)\b"
+            r"(?!\s+(?:dran|an\s+der\s+reihe|fertig|bereit|angemeldet|eingeloggt|verbunden)\b)",
+            re.I,
+        ),
+    ),
+    (
+        "now_you_are",
+        re.compile(
+            r"\bnow,?\s+you(?:\s+are|'re)\b(?!\s+(?:connected|logged|signed|registered|enrolled|"
+            r"eligible|subscribed|ready|able|done|finished|booked|confirmed|invited|covered|insured|"
+            r"entitled|set|all\s+set|on\s+the\s+list|talking|thinking|going|getting|asking|back|here)\b)",
+            re.I,
+        ),
+    ),
+    (
+        "attention_stop",
+        re.compile(
+            r"\b(?:achtung|attention)\b\W{1,4}\b(?:stopp?|halt)\s*[-!:]|"
+            r"^\W*stopp?\s*[-:!]+\s*(?:now\s+|jetzt\s+)?(?:write|say|print|schreib\w*|sag\w*)\b(?!\s+(?:down|auf)\b)",
+            re.I,
+        ),
+    ),
+    (
+        "evil_ai",
+        re.compile(
+            r"\b(?:you\s+are|you're|du\s+bist|act\s+as|pretend\s+(?:to\s+be|you\s+are)|be|sei|"
+            r"imagine\s+you\s+are|wärst\s+du|du\s+wärst)\s+(?:now\s+)?(?:an?|eine?)\s+"
+            r"(?:evil|malicious|böse|bösartige|unfiltered|uncensored|unrestricted|jailbroken)\s+"
+            r"(?:ai|ki|assistant|assistent|chatbot|bot|robot|roboter)\b",
+            re.I,
+        ),
+    ),
+    (
+        "despite_instructions",
+        re.compile(
+            r"\b(?:despite|regardless\s+of|irrespective\s+of)\s+(?:what|anything|everything)\s+"
+            r"you(?:'ve|\s+have|\s+were|'re|\s+are)?\s+(?:been\s+)?(?:instructed|programmed)\b|"
+            r"\btrotz\s+(?:deiner|ihrer|aller)\s+(?:vorgaben|anweisungen|regeln|richtlinien)\b",
+            re.I,
+        ),
+    ),
+    (
+        "es_forget_everything",
+        re.compile(r"(?<!\bno\s)\b(?:olvida|olvide|olvidar|olvides)\s+todo\b", re.I),
     ),
 )
 

@@ -47,8 +47,8 @@ class PiiPolicy:
 class ScopedRedactor:
     """A ``PiiRedactor`` that reports and replaces only the entity types in ``allowed``.
 
-    Detection still runs over every type, so a span that the inner redactor resolved as an
-    excluded type (a person) is left in clear text rather than re-labelled.
+    The generic scope for any redactor: detection still runs over every type, then the excluded
+    ones are dropped. ``PresidioRedactor.scoped`` is the fast one (it skips NER when it can).
     """
 
     def __init__(self, inner: PiiRedactor, allowed: Iterable[str]) -> None:
@@ -71,6 +71,9 @@ class ScopedRedactor:
             self._scope(text, r)
             for text, r in zip(texts, self._inner.redact_many(texts), strict=True)
         ]
+
+    def scoped(self, entities: Iterable[str]) -> "ScopedRedactor":
+        return ScopedRedactor(self._inner, self._allowed & frozenset(entities))
 
     def _scope(self, text: str, redaction: Redaction) -> Redaction:
         entities = tuple(e for e in redaction.entities if e.type in self._allowed)
@@ -177,7 +180,7 @@ class PiiGuard:
 
     def __init__(self, policy: PiiPolicy, redactor: PiiRedactor | None) -> None:
         self.policy = policy
-        self._redactor = ScopedRedactor(redactor, QUESTION_ENTITIES) if redactor else None
+        self._redactor = redactor.scoped(QUESTION_ENTITIES) if redactor else None
 
     def question(self, text: str) -> str:
         """The question as it may be stored, audited and shown to agents."""

@@ -14,7 +14,12 @@ from guardrails.recognizers import CUSTOM_RECOGNIZERS
 _ADDRESS_GAP = re.compile(
     r"[\s,.;\-]*(?:[A-Z]{2}\b)?[\s,.\-]*(?:\d{3,6}(?:\s?[A-Z]{2})?)?[\s,.\-]*"
 )
-_TRAILING_POSTCODE = re.compile(r"[\s,]*\d{4,6}\b")
+# After a street address: an optional town and state code, then the postcode that ends it
+# ("..., Mountain View, CA 94043", ", 94043-1351", " 10115"); a town alone is not absorbed.
+_TRAILING_POSTCODE = re.compile(
+    r"[ \t]*,?[ \t]*(?:[A-Z][\w'.\-]*(?:[ \t]+[A-Z][\w'.\-]*){0,3}[ \t]*,[ \t]*)?"
+    r"(?:[A-Z]{2}[ \t]+)?\d{4,6}(?:-\d{4})?\b"
+)
 _LINE_END_POSTCODE = re.compile(r"[ \t,]*(\d{4,6})[ \t]*(?=\n|$|[.?!,])")
 _ADDRESS_FAMILY = frozenset({"STREET_ADDRESS", "LOCATION"})
 # Weak pattern matches are kept when one of their entity's context words is this close. Presidio's
@@ -61,6 +66,10 @@ class PiiRedactor(Protocol):
 
     def redact_many(self, texts: Sequence[str]) -> list[Redaction]:
         """``redact`` for many texts at once (batched NLP; use it for ingestion)."""
+        ...
+
+    def scoped(self, entities: Iterable[str]) -> "PiiRedactor":
+        """A redactor that finds and replaces only the types in ``entities``."""
         ...
 
 

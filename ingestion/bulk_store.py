@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import HNSW_INDEX_SQL
 from ingestion.store import StoredChunk, _insert_postings
 from retrieval.analyzer import term_frequencies
 
@@ -120,12 +121,8 @@ async def drop_vector_index(session: AsyncSession) -> None:
 
 async def create_vector_index(session: AsyncSession) -> None:
     """Recreate the HNSW index exactly as the migration defines it."""
-    await session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    await session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection  # asyncpg: a build may outlast the 60 s command timeout
-    await driver.execute(
-        "CREATE INDEX IF NOT EXISTS ix_chunks_embedding_hnsw ON chunks "
-        "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)",
-        timeout=_INDEX_BUILD_TIMEOUT_SECONDS,
-    )
+    await driver.execute(HNSW_INDEX_SQL, timeout=_INDEX_BUILD_TIMEOUT_SECONDS)

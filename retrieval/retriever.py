@@ -3,8 +3,9 @@
 This is the single entry point the chat use case and the search API call.
 """
 
+import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,26 +19,21 @@ from retrieval.types import Hit, RetrievalConfig, RetrievalResult, RetrievedChun
 
 async def search_legs(
     session: AsyncSession,
-    vector: Sequence[float],
+    vector: Awaitable[Sequence[float]],
     query: str,
     *,
     groups: Sequence[str],
     config: RetrievalConfig,
 ) -> tuple[list[Hit], list[Hit], dict[str, float]]:
-    """Both legs under the caller's groups: ``(dense, keyword, timings_ms)``."""
+    """Both legs under the caller's groups: ``(dense, keyword, timings_ms)``.
+
+    ``vector`` is awaited only when the dense leg needs it, so the caller's query embedding
+    (a worker thread) runs while the readable count and the keyword leg run in Postgres.
+    """
     timings: dict[str, float] = {}
     mark = time.perf_counter()
     readable = await count_readable(session, groups=groups, limit=config.exact_below + 1)
-    dense = await vector_search(
-        session,
-        vector,
-        groups=groups,
-        k=config.dense_candidates,
-        ef_search=config.ef_search,
-        exact=readable <= config.exact_below,
-    )
-    timings["dense_ms"] = (time.perf_counter() - mark) * 1000
-    mark = time.perf_counter()
+    few = readable <= config.exact_below
     keyword = await keyword_search(
         session,
         query_terms(query),
@@ -48,9 +44,28 @@ async def search_legs(
         max_terms=config.max_query_terms,
         max_df_ratio=config.max_df_ratio,
         scan_cap=config.keyword_scan_cap,
+        few_readable=few,
     )
     timings["keyword_ms"] = (time.perf_counter() - mark) * 1000
+    mark = time.perf_counter()
+    query_vector = await vector
+    timings["embed_wait_ms"] = (time.perf_counter() - mark) * 1000
+    mark = time.perf_counter()
+    dense = await vector_search(
+        session,
+        query_vector,
+        groups=groups,
+        k=config.dense_candidates,
+        ef_search=config.ef_search,
+        exact=few,
+    )
+    timings["dense_ms"] = (time.perf_counter() - mark) * 1000
     return dense, keyword, timings
+
+
+async def given(vector: Sequence[float]) -> Sequence[float]:
+    """An already computed query vector, as ``search_legs`` takes it."""
+    return vector
 
 
 def fuse_legs(
@@ -79,11 +94,21 @@ async def retrieve(
     Chunks with the same content hash, or near-duplicate texts, collapse to the best-ranked one.
     """
     started = time.perf_counter()
-    vector = (await embed_async(embedder, [query]))[0]
-    timings = {"embed_ms": (time.perf_counter() - started) * 1000}
-    dense, keyword, leg_timings = await search_legs(
-        session, vector.tolist(), query, groups=groups, config=config
-    )
+    timings: dict[str, float] = {}
+
+    async def embed() -> Sequence[float]:
+        vector = (await embed_async(embedder, [query]))[0]
+        timings["embed_ms"] = (time.perf_counter() - started) * 1000
+        return list(vector.tolist())
+
+    embedding = asyncio.ensure_future(embed())
+    try:
+        dense, keyword, leg_timings = await search_legs(
+            session, embedding, query, groups=groups, config=config
+        )
+    finally:
+        if not embedding.done():
+            embedding.cancel()
     timings.update(leg_timings)
     fused = fuse_legs(dense, keyword, config)
     rows = await load_chunks(

@@ -66,7 +66,8 @@ _TERMS = text(
 
 # Parameters are CAST: an untyped ``:k1 + 1`` would be inferred as integer and truncated.
 # BM25 per chunk from the covering index (term) INCLUDE (chunk_id, tf, dl); idf is
-# computed once per term in Python and passed in with its term.
+# computed once per term in Python and passed in with its term. ``{restrict}`` optionally
+# limits the postings to the readable chunks (the small-readable-set path).
 _SCORED = """
     scored AS (
         SELECT p.chunk_id,
@@ -75,15 +76,16 @@ _SCORED = """
         FROM unnest(CAST(:terms AS varchar[]), CAST(:idfs AS float8[])) AS q(term, idf)
         CROSS JOIN (SELECT CAST(:k1 AS float8) AS k1, CAST(:b AS float8) AS b,
                            CAST(:avgdl AS float8) AS avgdl) AS prm
-        JOIN chunk_terms p ON p.term = q.term
+        JOIN chunk_terms p ON p.term = q.term{restrict}
         GROUP BY p.chunk_id
     )
 """
 
-# Fast path: the best ``cap`` chunks of the whole corpus, then the access check on those.
+# Large readable sets: the best ``cap`` chunks of the whole corpus, then the access check on
+# those (``scanned`` tells the caller whether the cap was reached).
 _KEYWORD_CAPPED = text(
     "WITH"
-    + _SCORED
+    + _SCORED.format(restrict="")
     + """,
     top AS MATERIALIZED (SELECT chunk_id, score FROM scored ORDER BY score DESC LIMIT :cap)
     SELECT t.chunk_id, t.score, (SELECT count(*) FROM top) AS scanned
@@ -94,10 +96,11 @@ _KEYWORD_CAPPED = text(
     """
 )
 
-# Exact filtered path: used when the capped pass found fewer than ``k`` readable chunks.
+# Exact filtered path over every matching posting: the last resort when even the widened cap
+# found fewer than ``k`` readable chunks.
 _KEYWORD_FILTERED = text(
     "WITH"
-    + _SCORED
+    + _SCORED.format(restrict="")
     + """
     SELECT s.chunk_id, s.score, 0 AS scanned
     FROM scored s JOIN chunks c ON c.id = s.chunk_id
@@ -106,6 +109,24 @@ _KEYWORD_FILTERED = text(
     LIMIT :k
     """
 )
+
+# Small readable sets (the GIN index finds them): score only their postings, looked up by
+# (term, chunk_id), instead of every posting of the query terms.
+_KEYWORD_READABLE = text(
+    """
+    WITH readable AS MATERIALIZED (
+        SELECT id FROM chunks WHERE access && CAST(:groups AS varchar[])
+    ),"""
+    + _SCORED.format(restrict=" AND p.chunk_id IN (SELECT id FROM readable)")
+    + """
+    SELECT s.chunk_id, s.score, 0 AS scanned FROM scored s
+    ORDER BY s.score DESC, s.chunk_id
+    LIMIT :k
+    """
+)
+
+# A capped pass that comes back short widens its cap this many times before the exact pass.
+_CAP_WIDENING = 10
 
 
 def vector_literal(vector: Sequence[float]) -> str:
@@ -127,7 +148,7 @@ async def vector_search(
     *,
     groups: Sequence[str],
     k: int,
-    ef_search: int = 100,
+    ef_search: int = 400,
     exact: bool = False,
 ) -> list[Hit]:
     """Top-``k`` readable chunks by cosine similarity; never fewer than min(k, readable).
@@ -177,10 +198,14 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
     max_terms: int = 4,
     max_df_ratio: float = 0.25,
     scan_cap: int = 400,
+    few_readable: bool = False,
 ) -> list[Hit]:
     """Top-``k`` readable chunks by Okapi BM25 over the postings in ``chunk_terms``.
 
     ``terms`` must come from ``retrieval.analyzer.query_terms`` (the indexing analyzer).
+    ``few_readable`` (the caller counted a small readable set) scores only those chunks;
+    otherwise the corpus-wide best ``scan_cap`` are access-checked, then ten times as many,
+    then every match, until ``k`` readable are found or none is left. Every path is exact.
     """
     if not groups or not terms or k <= 0:
         return []
@@ -201,12 +226,17 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
         "b": b,
         "cap": max(scan_cap, k),
     }
-    found = (await session.execute(_KEYWORD_CAPPED, params)).all()
-    # Fewer than ``k`` readable among the capped candidates is exact only if the cap was
-    # not reached (every matching chunk was considered); otherwise score under the filter.
-    exhausted = bool(found) and int(found[0][2]) < int(params["cap"])  # type: ignore[call-overload]
-    if len(found) < k and not exhausted:
-        found = (await session.execute(_KEYWORD_FILTERED, params)).all()
+    if few_readable:
+        found = (await session.execute(_KEYWORD_READABLE, params)).all()
+        return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
+    first_cap = max(scan_cap, k)
+    for cap in (first_cap, first_cap * _CAP_WIDENING):
+        found = (await session.execute(_KEYWORD_CAPPED, {**params, "cap": cap})).all()
+        # Fewer than ``k`` readable among the capped candidates is final only if the cap was
+        # not reached (every matching chunk was considered).
+        if len(found) >= k or (found and int(found[0][2]) < cap):
+            return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
+    found = (await session.execute(_KEYWORD_FILTERED, params)).all()
     return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
 
 

@@ -23,8 +23,8 @@ class RetrievalConfig:
     dense_weight: float = 0.45
     keyword_weight: float = 0.55
     # Dense leg: HNSW breadth, and the readable-set size at or below which search is exact.
-    ef_search: int = 100
-    exact_below: int = 15000
+    ef_search: int = 400
+    exact_below: int = 2000
     # Keyword leg: Okapi BM25 parameters, plus two speed guards that keep results exact
     # for the terms that matter: with more than ``max_query_terms`` terms, terms found in
     # more than ``max_df_ratio`` of chunks are skipped; ``keyword_scan_cap`` bounds the
@@ -33,7 +33,7 @@ class RetrievalConfig:
     bm25_b: float = 0.5
     max_query_terms: int = 4
     max_df_ratio: float = 0.25
-    keyword_scan_cap: int = 400
+    keyword_scan_cap: int = 3000
     # Chunks whose texts overlap at least this much (word-shingle Jaccard) collapse to one.
     near_duplicate_jaccard: float = 0.9
     # Confidence = logistic(slope * (top cosine - midpoint) + agreement_bonus if legs agree).

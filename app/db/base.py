@@ -14,6 +14,16 @@ NAMING_CONVENTION = {
 # The vector width is part of the schema: a different model dimension needs a new migration.
 EMBEDDING_DIM = 384
 
+# The HNSW graph over chunk embeddings (migration 7b1d4e2f9a63 and every rebuild use these).
+# m=24 / ef_construction=200 instead of pgvector's 16 / 64: on 100k clustered chunks recall@10
+# under ACL filters rose from 0.94-0.95 to 0.99+ at ef_search 400 (see ``bench retrieval``).
+HNSW_M = 24
+HNSW_EF_CONSTRUCTION = 200
+HNSW_INDEX_SQL = (
+    "CREATE INDEX IF NOT EXISTS ix_chunks_embedding_hnsw ON chunks USING hnsw "
+    f"(embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import EMBEDDING_DIM, Base
+from app.db.base import EMBEDDING_DIM, HNSW_EF_CONSTRUCTION, HNSW_M, Base
 
 EVERYONE = "everyone"
 ROLES = ("user", "agent", "admin")
@@ -153,7 +153,7 @@ class Chunk(Base):
             "ix_chunks_embedding_hnsw",
             "embedding",
             postgresql_using="hnsw",
-            postgresql_with={"m": 16, "ef_construction": 64},
+            postgresql_with={"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION},
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
     )

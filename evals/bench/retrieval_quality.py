@@ -31,7 +31,7 @@ from evals.bench.scratch_db import scratch_database
 from evals.datasets_scifact import SciFact, load_scifact
 from evals.embedding_cache import embed_cached
 from retrieval.embeddings import Embedder, build_embedder
-from retrieval.retriever import search_legs
+from retrieval.retriever import given, search_legs
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
 from retrieval.types import RetrievalConfig
 
@@ -56,7 +56,7 @@ async def run_legs(
     for query_id, query in data.queries.items():
         async with AsyncSession(engine) as session:
             dense, keyword, _ = await search_legs(
-                session, vectors[query_id], query, groups=[EVERYONE], config=config
+                session, given(vectors[query_id]), query, groups=[EVERYONE], config=config
             )
         out[query_id] = QueryLegs(
             query_id=query_id,

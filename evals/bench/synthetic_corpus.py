@@ -14,6 +14,7 @@ import asyncpg  # type: ignore[import-untyped]
 import numpy as np
 from pgvector.asyncpg import register_vector
 
+from app.db.base import HNSW_INDEX_SQL
 from ingestion.chunking import content_hash
 from retrieval.analyzer import term_frequencies
 
@@ -133,10 +134,7 @@ async def load_synthetic(
         loaded = time.perf_counter()
         await conn.execute("SET maintenance_work_mem = '2GB'")
         await conn.execute("SET max_parallel_maintenance_workers = 2")
-        await conn.execute(
-            "CREATE INDEX ix_chunks_embedding_hnsw ON chunks USING hnsw "
-            "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
-        )
+        await conn.execute(HNSW_INDEX_SQL, timeout=3600)
         await conn.execute(
             "CREATE INDEX ix_chunk_terms_term_covering ON chunk_terms (term) INCLUDE (chunk_id, tf, dl)"
         )

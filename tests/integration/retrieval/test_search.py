@@ -116,6 +116,26 @@ async def test_keyword_search_is_okapi_bm25_and_respects_access(db_session: Asyn
     assert len(only_hr) == 1
 
 
+async def test_every_keyword_path_returns_the_same_exact_ranking(db_session: AsyncSession) -> None:
+    """Small-set scoring, capped, widened cap and the exact pass agree under any filter."""
+    for i in range(30):
+        group = "rare" if i % 7 == 0 else "common"
+        await _document(db_session, [f"rotterdam office {'parking ' * (i % 4)}note {i}"], [group])
+    await db_session.commit()
+    terms = query_terms("rotterdam parking")
+    for groups in (["rare"], ["common"], ["rare", "common"]):
+        runs = [
+            await keyword_search(
+                db_session, terms, groups=groups, k=5, scan_cap=cap, few_readable=few
+            )
+            for cap, few in ((1, False), (2, False), (400, False), (400, True))
+        ]
+        assert all(len(run) == 5 for run in runs)
+        scores = [[round(h.score, 9) for h in run] for run in runs]
+        assert scores[1:] == scores[:-1], groups
+        assert [h.chunk_id for h in runs[-1]] == [h.chunk_id for h in runs[2]]
+
+
 async def test_retrieve_collapses_near_duplicates_and_hides_unreadable(
     db_session: AsyncSession,
 ) -> None:

@@ -157,3 +157,31 @@ def test_pseudonymizer_round_trip(redactor: PresidioRedactor) -> None:
     assert Pseudonymizer.restore(masked, mapping) == text
     second, mapping = pseudonymizer.pseudonymize("Also cc eve@example.org.", mapping)
     assert second == "Also cc <EMAIL_ADDRESS_2>."
+
+
+DOCUMENT_TEXT = (
+    "Maria Svensson runs the Oslo office. Write to maria.svensson@example.org or call "
+    "+47 22 33 44 55. Post goes to 1600 Amphitheatre Parkway, Mountain View, CA 94043. "
+    "Payroll id EMP-0042917; the staging key is sk-proj-Zq8vT3nLw9XbK2pR7mYc4HdF."
+)
+
+
+def test_document_scope_skips_ner_and_finds_what_the_full_engine_finds(
+    redactor: PresidioRedactor,
+) -> None:
+    from guardrails.policy import DOCUMENT_ENTITIES, ScopedRedactor
+
+    fast = redactor.scoped(DOCUMENT_ENTITIES)
+    generic = ScopedRedactor(redactor, DOCUMENT_ENTITIES)
+    assert "ner" not in fast._nlp_pipes_run()
+    assert "ner" in redactor._nlp_pipes_run()
+
+    def spans(found: list[PiiEntity]) -> list[tuple[str, int, int]]:
+        return [(e.type, e.start, e.end) for e in found]
+
+    assert spans(fast.find(DOCUMENT_TEXT)) == spans(generic.find(DOCUMENT_TEXT))
+    text = fast.redact_many([DOCUMENT_TEXT])[0].text
+    assert "Maria Svensson" in text
+    assert "Oslo" in text
+    for secret in ("maria.svensson@", "22 33 44 55", "Amphitheatre", "94043", "EMP-0042917", "sk-"):
+        assert secret not in text

@@ -2,12 +2,12 @@
 answers (only values the user neither wrote nor was shown are redacted)."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pytest
 
 from guardrails.output import redact_answer
-from guardrails.policy import PiiGuard, PiiPolicy
+from guardrails.policy import PiiGuard, PiiPolicy, ScopedRedactor
 from guardrails.spans import PiiEntity, Redaction, replace_entities
 
 _EMAIL = re.compile(r"[\w.]+@[\w.]+\.\w+")
@@ -25,6 +25,9 @@ class RegexRedactor:
     def redact(self, text: str) -> Redaction:
         found = self.find(text)
         return Redaction(replace_entities(text, found), tuple(found))
+
+    def scoped(self, entities: Iterable[str]) -> ScopedRedactor:
+        return ScopedRedactor(self, entities)
 
     def redact_many(self, texts: Sequence[str]) -> list[Redaction]:
         return [self.redact(t) for t in texts]

@@ -1,6 +1,6 @@
 """Scoped redaction: each place redacts its own entity types, over one shared detector."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from guardrails.policy import DOCUMENT_ENTITIES, QUESTION_ENTITIES, ScopedRedactor
 from guardrails.spans import PiiEntity, Redaction, replace_entities
@@ -19,6 +19,9 @@ class FakeRedactor:
     def redact(self, text: str) -> Redaction:
         found = self.find(text)
         return Redaction(replace_entities(text, found), tuple(found))
+
+    def scoped(self, entities: Iterable[str]) -> ScopedRedactor:
+        return ScopedRedactor(self, entities)
 
     def redact_many(self, texts: Sequence[str]) -> list[Redaction]:
         return [self.redact(t) for t in texts]
