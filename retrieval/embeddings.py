@@ -5,6 +5,7 @@ The model loads from a local directory (by default the weights packaged in the
 callers run it in a worker thread.
 """
 
+import asyncio
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from app.errors import ConfigurationError
 from retrieval.tokens import packaged_model_dir
 
 Vectors = npt.NDArray[np.float32]
+Vector = npt.NDArray[np.float32]
 
 
 class Embedder(Protocol):
@@ -35,6 +37,71 @@ class Embedder(Protocol):
 async def embed_async(embedder: Embedder, texts: Sequence[str]) -> Vectors:
     """Run ``embed`` in a worker thread so the event loop keeps serving."""
     return await anyio.to_thread.run_sync(embedder.embed, list(texts))
+
+
+async def embed_query(embedder: Embedder, text: str) -> Vector:
+    """One query's vector; concurrent queries share a batch when ``embedder`` coalesces."""
+    if isinstance(embedder, CoalescingEmbedder):
+        return await embedder.embed_one(text)
+    vector: Vector = (await embed_async(embedder, [text]))[0]
+    return vector
+
+
+class CoalescingEmbedder:
+    """An ``Embedder`` whose single-text async calls coalesce into batches.
+
+    While one batch is encoding in the worker thread, queries that arrive wait and then go
+    together as the next batch (at most ``max_batch``). A lone query waits for nothing, so one
+    client sees no added latency; eight concurrent clients pay for two or three forward passes
+    instead of eight competing ones on a 2-core machine. State is touched only on the event
+    loop, so no lock is needed.
+    """
+
+    def __init__(self, inner: Embedder, *, max_batch: int = 32) -> None:
+        self._inner = inner
+        self._max_batch = max_batch
+        self._pending: list[tuple[str, asyncio.Future[Vector]]] = []
+        self._draining = False
+        self._drainer: asyncio.Future[None] | None = None
+        self.batches = 0  # forward passes run by ``embed_one`` (for tests and diagnostics)
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self._inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        return self._inner.embed(texts)
+
+    async def embed_one(self, text: str) -> Vector:
+        future: asyncio.Future[Vector] = asyncio.get_running_loop().create_future()
+        self._pending.append((text, future))
+        if not self._draining:
+            self._draining = True
+            self._drainer = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: len(batch)]
+                self.batches += 1
+                try:
+                    vectors = await embed_async(self._inner, [text for text, _ in batch])
+                except Exception as error:  # handed to every waiting caller
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), vector in zip(batch, vectors, strict=True):
+                    if not future.done():
+                        future.set_result(vector)
+        finally:
+            self._draining = False
 
 
 class SentenceTransformerEmbedder:
@@ -80,6 +147,8 @@ class SentenceTransformerEmbedder:
 
 def build_embedder(*, name: str, model_path: str, batch_size: int, threads: int) -> Embedder:
     model_dir = Path(model_path) if model_path else packaged_model_dir()
-    return SentenceTransformerEmbedder(
-        name=name, model_dir=model_dir, batch_size=batch_size, threads=threads
+    return CoalescingEmbedder(
+        SentenceTransformerEmbedder(
+            name=name, model_dir=model_dir, batch_size=batch_size, threads=threads
+        )
     )

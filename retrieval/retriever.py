@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from retrieval.analyzer import query_terms
 from retrieval.dedupe import collapse_near_duplicates
-from retrieval.embeddings import Embedder, embed_async
+from retrieval.embeddings import Embedder, embed_query
 from retrieval.fusion import FusedHit, fuse, retrieval_confidence
 from retrieval.search import count_readable, keyword_search, load_chunks, vector_search
 from retrieval.types import Hit, RetrievalConfig, RetrievalResult, RetrievedChunk
@@ -97,7 +97,7 @@ async def retrieve(
     timings: dict[str, float] = {}
 
     async def embed() -> Sequence[float]:
-        vector = (await embed_async(embedder, [query]))[0]
+        vector = await embed_query(embedder, query)
         timings["embed_ms"] = (time.perf_counter() - started) * 1000
         return list(vector.tolist())
 
