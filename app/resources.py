@@ -21,6 +21,7 @@ from guardrails.injection import InjectionDetector
 from guardrails.pii import PiiRedactor, build_presidio_redactor
 from guardrails.policy import (
     DOCUMENT_ENTITIES,
+    QUESTION_ENTITIES,
     PiiGuard,
     PiiPolicy,
     apply_document_policy,
@@ -86,8 +87,10 @@ def build_pipeline_deps(
         embedder=models.embedder,
         tokens=models.tokenizer,
         settings=settings.ingestion,
-        # Documents keep names and places (business content); contact data and secrets go.
-        pii_hook=pii_hook(models.redactor.scoped(DOCUMENT_ENTITIES) if models.redactor else None),
+        # Contact data and secrets go; names and places only if the deployment says so.
+        pii_hook=pii_hook(
+            models.redactor.scoped(document_entities(settings)) if models.redactor else None
+        ),
         injection_scorer=(detector.score_many) if detector else None,
     )
 
@@ -103,6 +106,13 @@ def build_llm_client(
     )
     http = httpx.AsyncClient(timeout=timeout, transport=transport)
     return LlmClient(settings.llm, http)
+
+
+def document_entities(settings: Settings) -> frozenset[str]:
+    """The entity types a source's PII policy covers in documents (see ``PiiSettings``)."""
+    if settings.pii.document_names_and_places:
+        return QUESTION_ENTITIES
+    return DOCUMENT_ENTITIES
 
 
 def pii_policy(settings: Settings) -> PiiPolicy:

@@ -104,6 +104,10 @@ class PiiSettings(_Group):
     """Documents follow their source's mode; the other places follow this deployment policy."""
 
     default_policy: PiiMode = "redact"
+    # Under a source's ``redact``/``block`` mode, documents lose contact data, ids and secrets;
+    # people's names and places stay (authors, owners, office towns are the content) unless this
+    # is on. Questions, answers, logs and feedback always cover names and places.
+    document_names_and_places: bool = False
     score_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     # Stored questions (messages, titles, hand-offs, audit).
     questions: Literal["redact", "keep"] = "redact"

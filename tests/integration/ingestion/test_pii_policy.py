@@ -52,3 +52,22 @@ async def test_keep_stores_the_text_unchanged(
     doc = await upload(db_session, settings, source_id, "memo.md", MEMO)
     await ingest_document(pii_deps, doc)
     assert "jane.doe@example.com" in " ".join(await chunk_texts(db_session, doc))
+
+
+async def test_names_and_places_are_kept_unless_the_deployment_covers_them(
+    db_session: AsyncSession, settings: Settings, engine: AsyncEngine, presidio_models: Models
+) -> None:
+    memo = "# Visit {}\n\nMaria Svensson hosts the visit in Trondheim. Write to maria@example.org.\n"
+    source_id = await new_source(db_session, pii_policy="redact")
+    for covered in (False, True):
+        deployment = settings.model_copy(
+            update={"pii": settings.pii.model_copy(update={"document_names_and_places": covered})}
+        )
+        deps = build_pipeline_deps(deployment, make_session_factory(engine), presidio_models)
+        body = memo.format(int(covered)).encode()  # distinct content: no duplicate skip
+        doc = await upload(db_session, settings, source_id, f"visit-{covered}.md", body)
+        assert (await ingest_document(deps, doc)).status == "ready"
+        stored = " ".join(await chunk_texts(db_session, doc))
+        assert "maria@example.org" not in stored
+        assert ("Maria Svensson" in stored) is not covered
+        assert ("Trondheim" in stored) is not covered
