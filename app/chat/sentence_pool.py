@@ -2,10 +2,12 @@
 
 ``prepare`` splits a passage into sentences once per chunk content (LRU keyed by the chunk's
 content hash), separating headings that PDF or markdown parsing glued to the first sentence
-("Annual leave Full-time employees receive ..."), and dropping reference marks such as "[3]" or
-"[citation needed]" (square brackets inside a quote would be read as ``[n]`` citations, which
-broke validation of every sentence carrying one). ``SentenceVectors`` embeds only sentences it
-has not seen, in one batch, and keeps the vectors in an LRU keyed by the sentence text hash.
+("Annual leave Full-time employees receive ...", also after a section number: "4. Annual leave"),
+dropping running page headers and footers ("Handbook - page 2 of 4"), and reference marks such
+as "[3]" or "[citation needed]" (square brackets inside a quote would be read as ``[n]``
+citations, which broke validation of every sentence carrying one). ``SentenceVectors`` embeds
+only sentences it has not seen, in one batch, and keeps the vectors in an LRU keyed by the
+sentence text hash.
 """
 
 import hashlib
@@ -28,6 +30,11 @@ MAX_SENTENCE_CHARS = 600
 # A line this short, without closing punctuation, followed by a capitalised line is a heading.
 HEADING_MAX_WORDS = 10
 _HEADING_END = re.compile(r"[.!?:;,)\]\"']$")
+# A section number before a heading ("4. Annual leave", "2.3 Approval").
+_SECTION_NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVX]{1,4}\.)\s+(?=\S)")
+# A running page header or footer ("Marrowfield Systems Handbook - page 2 of 4"): never quoted.
+_PAGE_MARK = re.compile(r"\bpage\s+\d+\s*(?:of|/)\s*\d+\s*$", re.IGNORECASE)
+PAGE_MARK_MAX_WORDS = 16
 # Reference and editorial marks ("[3]", "[c]", "[note 1]", "[citation needed]"): not part of the
 # sentence, and square brackets in a quote would read as ``[n]`` citations, so they are dropped.
 _FOOTNOTE = re.compile(
@@ -68,25 +75,38 @@ def strip_heading(sentence: str, prefixes: Sequence[str]) -> tuple[str, str]:
 
 
 def _lines_with_headings(text: str) -> list[tuple[str, str]]:
-    """Split text into ``(heading, body)`` blocks at heading-like lines."""
+    """Split text into ``(heading, body)`` blocks at heading-like lines.
+
+    A heading may carry a section number ("4. Annual leave"), which is dropped; a numbered line
+    next to another numbered line is a list item, not a heading. Running page headers and
+    footers are dropped.
+    """
     blocks: list[tuple[str, str]] = []
     heading, body = "", list[str]()
     lines = text.splitlines()
     for i, line in enumerate(lines):
         stripped = line.strip()
+        if _PAGE_MARK.search(stripped) and len(stripped.split()) <= PAGE_MARK_MAX_WORDS:
+            continue
         following = lines[i + 1].strip() if i + 1 < len(lines) else ""
-        words = stripped.split()
+        previous = lines[i - 1].strip() if i > 0 else ""
+        numbered = _SECTION_NUMBER.match(stripped)
+        title = stripped[numbered.end() :] if numbered else stripped.lstrip("#").strip()
+        words = title.split()
         looks_like_heading = (
             0 < len(words) <= HEADING_MAX_WORDS
             and not _HEADING_END.search(stripped)
-            and stripped.lstrip("#").strip()[:1].isupper()
+            and title[:1].isupper()
             and (following[:1].isupper() or following.startswith(("-", "*", "•")))
+            and not (
+                numbered and (_SECTION_NUMBER.match(following) or _SECTION_NUMBER.match(previous))
+            )
         )
         if looks_like_heading:
             if body:
                 blocks.append((heading, "\n".join(body)))
                 body = []
-            heading = stripped.lstrip("#").strip()
+            heading = title
         else:
             body.append(line)
     if body:

@@ -57,7 +57,9 @@ async def test_keep_stores_the_text_unchanged(
 async def test_names_and_places_are_kept_unless_the_deployment_covers_them(
     db_session: AsyncSession, settings: Settings, engine: AsyncEngine, presidio_models: Models
 ) -> None:
-    memo = "# Visit {}\n\nMaria Svensson hosts the visit in Trondheim. Write to maria@example.org.\n"
+    memo = (
+        "# Visit {}\n\nMaria Svensson hosts the visit in Trondheim. Write to maria@example.org.\n"
+    )
     source_id = await new_source(db_session, pii_policy="redact")
     for covered in (False, True):
         deployment = settings.model_copy(

@@ -1,8 +1,9 @@
 """The extractive composer quotes passages with citations and never writes its own text."""
 
 import uuid
+from dataclasses import replace
 
-from app.chat.composer import ComposerConfig, compose
+from app.chat.composer import ComposerConfig, Selected, compose
 from app.chat.followups import is_follow_up, retrieval_query
 from retrieval.types import RetrievedChunk
 from tests.fakes import HashingEmbedder
@@ -209,3 +210,98 @@ def test_at_most_three_distinct_sentences_are_cited_best_first() -> None:
     )
     assert len(result.sentences) == 3
     assert result.answer.startswith("Employees receive 27 days of paid annual leave per year. [1]")
+
+
+def _selected(sentence: str, chunk_index: int, score: float) -> Selected:
+    return Selected(sentence=sentence, chunk_index=chunk_index, score=score, match=score)
+
+
+def test_a_cited_passage_may_add_weaker_sentences_another_passage_may_not() -> None:
+    from app.chat.composer import _select
+
+    scored = [
+        _selected("The best sentence names the subject of the question.", 0, 1.0),
+        _selected("A weaker sentence of another passage about something else.", 1, 0.5),
+        _selected("The same passage goes on to state the actual answer.", 0, 0.4),
+    ]
+    hedging = ComposerConfig(min_sentence_score=0.3, hedge_below=9.0)
+    lenient = _select(scored, replace(hedging, cited_passage_floor=0.0))
+    assert [(s.chunk_index, s.score) for s in lenient] == [(0, 1.0), (0, 0.4)]
+    strict = _select(scored, replace(hedging, cited_passage_floor=0.75))
+    assert [(s.chunk_index, s.score) for s in strict] == [(0, 1.0)]
+    # A sure best sentence (match at or above ``hedge_below``) stands alone.
+    sure = _select(scored, ComposerConfig(min_sentence_score=0.3, cited_passage_floor=0.0))
+    assert [(s.chunk_index, s.score) for s in sure] == [(0, 1.0)]
+    # Below ``min_sentence_score`` a sentence never qualifies, cited passage or not.
+    floored = _select(
+        scored, ComposerConfig(min_sentence_score=0.45, cited_passage_floor=0.0, hedge_below=9.0)
+    )
+    assert [(s.chunk_index, s.score) for s in floored] == [(0, 1.0)]
+
+
+FOLLOWED = _chunk(
+    "Early French experimenters produced liquid oxygen in 1877. "
+    "The amount was tiny by any standard. "
+    "Paris hosts many museums every year."
+)
+
+
+def test_the_sentence_after_the_best_one_fills_a_free_slot() -> None:
+    question = "How much liquid oxygen did early French experimenters produce?"
+    on = compose(question, [FOLLOWED], HashingEmbedder(), ComposerConfig(hedge_below=9.0))
+    off = compose(question, [FOLLOWED], HashingEmbedder(), ComposerConfig(follow_on=False))
+    sure = compose(question, [FOLLOWED], HashingEmbedder(), ComposerConfig(hedge_below=0.0))
+    assert sure.answer == off.answer  # a sure best sentence is not padded
+    assert off.answer == "Early French experimenters produced liquid oxygen in 1877. [1]"
+    assert on.answer == (
+        "Early French experimenters produced liquid oxygen in 1877. [1] "
+        "The amount was tiny by any standard. [1]"
+    )
+    assert on.support == off.support  # a follow-on sentence is context, not evidence
+
+
+def test_follow_on_never_exceeds_max_sentences_nor_runs_past_the_passage() -> None:
+    question = "How much liquid oxygen did early French experimenters produce?"
+    hedging = ComposerConfig(hedge_below=9.0)
+    one = compose(question, [FOLLOWED], HashingEmbedder(), replace(hedging, max_sentences=1))
+    assert one.answer == "Early French experimenters produced liquid oxygen in 1877. [1]"
+    last = _chunk(
+        "Paris hosts many museums every year. Early French experimenters produced oxygen."
+    )
+    result = compose(
+        "Which experimenters produced oxygen?", [last], HashingEmbedder(), ComposerConfig()
+    )
+    assert result.answer == "Early French experimenters produced oxygen. [1]"
+
+
+def test_numbered_heading_is_context_and_list_items_stay_quotable() -> None:
+    from app.chat.sentence_pool import SentencePool
+
+    chunk = _chunk(
+        "4. Annual leave\n"
+        "Full-time employees receive 27 days of paid leave per year.\n"
+        "1. Open the Harbor app first\n"
+        "2. Choose the leave type there\n"
+        "Your manager approves the request."
+    )
+    prepared = SentencePool().sentences(chunk)
+    assert prepared[0].text == "Full-time employees receive 27 days of paid leave per year."
+    assert {"annual", "leav"} <= prepared[0].context_terms
+    quoted = " ".join(s.text for s in prepared)
+    assert "Choose the leave type there" in quoted and "Open the Harbor app first" in quoted
+    assert all("choos" not in s.context_terms for s in prepared)
+
+
+def test_running_page_footer_is_never_quoted() -> None:
+    from app.chat.sentence_pool import SentencePool
+
+    chunk = _chunk(
+        "Leave is approved by your manager in Harbor.\n"
+        "Marrowfield Systems B.V. - Marrowfield Systems Employee Handbook - page 2 of 4\n"
+        "Sick days are registered on the first day of absence."
+    )
+    quoted = [s.text for s in SentencePool().sentences(chunk)]
+    assert quoted == [
+        "Leave is approved by your manager in Harbor.",
+        "Sick days are registered on the first day of absence.",
+    ]
