@@ -53,6 +53,7 @@ def load_models(settings: Settings, *, with_guardrails: bool = True) -> Models:
         model_path=str(model_dir),
         batch_size=settings.embedding.batch_size,
         threads=settings.embedding.threads,
+        precision=settings.embedding.precision,
     )
     tokenizer = WordpieceTokenizer.from_model_dir(model_dir)
     redactor = (

@@ -7,9 +7,10 @@ callers run it in a worker thread.
 
 import asyncio
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import anyio
 import numpy as np
@@ -20,6 +21,7 @@ from retrieval.tokens import packaged_model_dir
 
 Vectors = npt.NDArray[np.float32]
 Vector = npt.NDArray[np.float32]
+Precision = Literal["auto", "float32", "bfloat16"]
 
 
 class Embedder(Protocol):
@@ -108,7 +110,13 @@ class SentenceTransformerEmbedder:
     """sentence-transformers on CPU. Build once per process (about 1 s load, 450 MB RSS)."""
 
     def __init__(
-        self, *, name: str, model_dir: Path, batch_size: int = 32, threads: int = 0
+        self,
+        *,
+        name: str,
+        model_dir: Path,
+        batch_size: int = 32,
+        threads: int = 0,
+        precision: Precision = "float32",
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -123,6 +131,8 @@ class SentenceTransformerEmbedder:
         self._name = name
         self._batch_size = batch_size
         self._dimension = int(self._model.get_embedding_dimension() or 0)
+        self._torch = torch
+        self._bfloat16 = resolve_precision(precision) == "bfloat16"
 
     @property
     def name(self) -> str:
@@ -135,20 +145,49 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._torch.autocast("cpu", dtype=self._torch.bfloat16, enabled=self._bfloat16):
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
 
-def build_embedder(*, name: str, model_path: str, batch_size: int, threads: int) -> Embedder:
+def cpu_has_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX-512 BF16 or AMX), read from Linux's
+    ``/proc/cpuinfo``; False when that file is unavailable (other systems)."""
+    try:
+        flags = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def resolve_precision(precision: Precision) -> Literal["float32", "bfloat16"]:
+    """``auto`` is bfloat16 where the CPU has native bfloat16 arithmetic, else float32.
+
+    bfloat16 autocast only lowers the precision of the matrix products; the vectors stay
+    float32 and, measured on 384 SciFact abstracts, keep cosine >= 0.99997 to the float32 ones
+    while encoding 2.6 times as fast on an AVX-512 BF16 CPU (see the embedding bench).
+    """
+    if precision == "auto":
+        return "bfloat16" if cpu_has_bfloat16() else "float32"
+    return precision
+
+
+def build_embedder(
+    *, name: str, model_path: str, batch_size: int, threads: int, precision: Precision = "auto"
+) -> Embedder:
     model_dir = Path(model_path) if model_path else packaged_model_dir()
     return CoalescingEmbedder(
         SentenceTransformerEmbedder(
-            name=name, model_dir=model_dir, batch_size=batch_size, threads=threads
+            name=name,
+            model_dir=model_dir,
+            batch_size=batch_size,
+            threads=threads,
+            precision=precision,
         )
     )

@@ -125,6 +125,24 @@ _KEYWORD_READABLE = text(
     """
 )
 
+# Given chunks only (score completion): BM25 of the query for chunks another leg found.
+_KEYWORD_FOR_IDS = text(
+    "WITH"
+    + _SCORED.format(restrict=" AND p.chunk_id = ANY(CAST(:ids AS uuid[]))")
+    + """
+    SELECT s.chunk_id, s.score FROM scored s JOIN chunks c ON c.id = s.chunk_id
+    WHERE c.access && CAST(:groups AS varchar[])
+    """
+)
+
+_DENSE_FOR_IDS = text(
+    """
+    SELECT id, 1 - (embedding <=> CAST(:query AS vector)) AS similarity
+    FROM chunks
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND access && CAST(:groups AS varchar[])
+    """
+)
+
 # A capped pass that comes back short widens its cap this many times before the exact pass.
 _CAP_WIDENING = 10
 
@@ -207,25 +225,14 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
     otherwise the corpus-wide best ``scan_cap`` are access-checked, then ten times as many,
     then every match, until ``k`` readable are found or none is left. Every path is exact.
     """
-    if not groups or not terms or k <= 0:
+    if not groups or k <= 0:
         return []
-    rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
-    if not rows:
-        return []
-    n, avgdl = int(rows[0][2]), float(rows[0][3])
-    chosen = select_terms(
-        [(str(r[0]), int(r[1])) for r in rows], n, max_terms=max_terms, max_df_ratio=max_df_ratio
+    bm25 = await _bm25_params(
+        session, terms, k1=k1, b=b, max_terms=max_terms, max_df_ratio=max_df_ratio
     )
-    params = {
-        "terms": [t for t, _ in chosen],
-        "idfs": [idf for _, idf in chosen],
-        "avgdl": avgdl,
-        "groups": list(groups),
-        "k": k,
-        "k1": k1,
-        "b": b,
-        "cap": max(scan_cap, k),
-    }
+    if bm25 is None:
+        return []
+    params = {**bm25, "groups": list(groups), "k": k, "cap": max(scan_cap, k)}
     if few_readable:
         found = (await session.execute(_KEYWORD_READABLE, params)).all()
         return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
@@ -238,6 +245,72 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
             return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
     found = (await session.execute(_KEYWORD_FILTERED, params)).all()
     return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
+
+
+async def _bm25_params(
+    session: AsyncSession,
+    terms: Sequence[str],
+    *,
+    k1: float,
+    b: float,
+    max_terms: int,
+    max_df_ratio: float,
+) -> dict[str, object] | None:
+    """The scored terms with their idf and the corpus length norms; None if no term is known."""
+    if not terms:
+        return None
+    rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
+    if not rows:
+        return None
+    n, avgdl = int(rows[0][2]), float(rows[0][3])
+    chosen = select_terms(
+        [(str(r[0]), int(r[1])) for r in rows], n, max_terms=max_terms, max_df_ratio=max_df_ratio
+    )
+    return {
+        "terms": [t for t, _ in chosen],
+        "idfs": [idf for _, idf in chosen],
+        "avgdl": avgdl,
+        "k1": k1,
+        "b": b,
+    }
+
+
+async def keyword_scores_for(  # noqa: PLR0913 - the BM25 knobs of keyword_search
+    session: AsyncSession,
+    terms: Sequence[str],
+    chunk_ids: Sequence[uuid.UUID],
+    *,
+    groups: Sequence[str],
+    k1: float,
+    b: float,
+    max_terms: int,
+    max_df_ratio: float,
+) -> dict[uuid.UUID, float]:
+    """BM25 of ``terms`` (scored exactly as ``keyword_search`` scores them) for those of the
+    given chunks that are readable and match a term; any other chunk is absent."""
+    bm25 = await _bm25_params(
+        session, terms, k1=k1, b=b, max_terms=max_terms, max_df_ratio=max_df_ratio
+    )
+    if not groups or not chunk_ids or bm25 is None:
+        return {}
+    params = {**bm25, "ids": list(chunk_ids), "groups": list(groups)}
+    found = (await session.execute(_KEYWORD_FOR_IDS, params)).all()
+    return {row[0]: float(row[1]) for row in found}
+
+
+async def dense_scores_for(
+    session: AsyncSession,
+    query_vector: Sequence[float],
+    chunk_ids: Sequence[uuid.UUID],
+    *,
+    groups: Sequence[str],
+) -> dict[uuid.UUID, float]:
+    """Cosine similarity to ``query_vector`` of those of the given chunks that are readable."""
+    if not groups or not chunk_ids:
+        return {}
+    params = {"query": vector_literal(query_vector), "ids": list(chunk_ids), "groups": list(groups)}
+    rows = await session.execute(_DENSE_FOR_IDS, params)
+    return {row[0]: float(row[1]) for row in rows}
 
 
 async def load_chunks(

@@ -16,12 +16,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db.session import make_engine
+from app.resources import load_models
 from evals.bench.scratch_db import scratch_database
 from evals.bench.synthetic_corpus import EVERYONE, SELECTIVITY_GROUPS, load_synthetic
 from evals.datasets_scifact import chunk_scifact, load_scifact, sentence_windows
 from evals.embedding_cache import embed_cached
 from ingestion.chunking import embedding_text
-from retrieval.embeddings import Embedder, build_embedder
+from retrieval.embeddings import Embedder
 from retrieval.retriever import retrieve
 from retrieval.search import count_readable, vector_search
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
@@ -152,11 +153,6 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
 
 
 def run_filtered(settings: Any, args: Any) -> dict[str, Any]:
-    embedder = build_embedder(
-        name=settings.embedding.model,
-        model_path=settings.embedding.model_path,
-        batch_size=settings.embedding.batch_size,
-        threads=settings.embedding.threads,
-    )
+    embedder = load_models(settings, with_guardrails=False).embedder
     with scratch_database(settings, "bench_filtered", fresh=True) as url:
         return asyncio.run(measure(settings, url, args, embedder))

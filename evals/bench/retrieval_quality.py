@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db.models import EVERYONE
 from app.db.session import make_engine
+from app.resources import load_models
 from evals.bench.fusion_tuning import (
     Calibration,
     FusionChoice,
@@ -30,7 +31,7 @@ from evals.bench.scifact_corpus import load_scifact_corpus
 from evals.bench.scratch_db import scratch_database
 from evals.datasets_scifact import SciFact, load_scifact
 from evals.embedding_cache import embed_cached
-from retrieval.embeddings import Embedder, build_embedder
+from retrieval.embeddings import Embedder
 from retrieval.retriever import given, search_legs
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
 from retrieval.types import RetrievalConfig
@@ -196,11 +197,6 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
 
 
 def measure_quality(settings: Any, args: Any) -> dict[str, Any]:
-    embedder = build_embedder(
-        name=settings.embedding.model,
-        model_path=settings.embedding.model_path,
-        batch_size=settings.embedding.batch_size,
-        threads=settings.embedding.threads,
-    )
+    embedder = load_models(settings, with_guardrails=False).embedder
     with scratch_database(settings, "bench_scifact", fresh=args.fresh) as url:
         return asyncio.run(evaluate(settings, url, args, embedder))
