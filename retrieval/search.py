@@ -125,24 +125,6 @@ _KEYWORD_READABLE = text(
     """
 )
 
-# Given chunks only (score completion): BM25 of the query for chunks another leg found.
-_KEYWORD_FOR_IDS = text(
-    "WITH"
-    + _SCORED.format(restrict=" AND p.chunk_id = ANY(CAST(:ids AS uuid[]))")
-    + """
-    SELECT s.chunk_id, s.score FROM scored s JOIN chunks c ON c.id = s.chunk_id
-    WHERE c.access && CAST(:groups AS varchar[])
-    """
-)
-
-_DENSE_FOR_IDS = text(
-    """
-    SELECT id, 1 - (embedding <=> CAST(:query AS vector)) AS similarity
-    FROM chunks
-    WHERE id = ANY(CAST(:ids AS uuid[])) AND access && CAST(:groups AS varchar[])
-    """
-)
-
 # A capped pass that comes back short widens its cap this many times before the exact pass.
 _CAP_WIDENING = 10
 
@@ -273,44 +255,6 @@ async def _bm25_params(
         "k1": k1,
         "b": b,
     }
-
-
-async def keyword_scores_for(  # noqa: PLR0913 - the BM25 knobs of keyword_search
-    session: AsyncSession,
-    terms: Sequence[str],
-    chunk_ids: Sequence[uuid.UUID],
-    *,
-    groups: Sequence[str],
-    k1: float,
-    b: float,
-    max_terms: int,
-    max_df_ratio: float,
-) -> dict[uuid.UUID, float]:
-    """BM25 of ``terms`` (scored exactly as ``keyword_search`` scores them) for those of the
-    given chunks that are readable and match a term; any other chunk is absent."""
-    bm25 = await _bm25_params(
-        session, terms, k1=k1, b=b, max_terms=max_terms, max_df_ratio=max_df_ratio
-    )
-    if not groups or not chunk_ids or bm25 is None:
-        return {}
-    params = {**bm25, "ids": list(chunk_ids), "groups": list(groups)}
-    found = (await session.execute(_KEYWORD_FOR_IDS, params)).all()
-    return {row[0]: float(row[1]) for row in found}
-
-
-async def dense_scores_for(
-    session: AsyncSession,
-    query_vector: Sequence[float],
-    chunk_ids: Sequence[uuid.UUID],
-    *,
-    groups: Sequence[str],
-) -> dict[uuid.UUID, float]:
-    """Cosine similarity to ``query_vector`` of those of the given chunks that are readable."""
-    if not groups or not chunk_ids:
-        return {}
-    params = {"query": vector_literal(query_vector), "ids": list(chunk_ids), "groups": list(groups)}
-    rows = await session.execute(_DENSE_FOR_IDS, params)
-    return {row[0]: float(row[1]) for row in rows}
 
 
 async def load_chunks(
