@@ -207,14 +207,25 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
     otherwise the corpus-wide best ``scan_cap`` are access-checked, then ten times as many,
     then every match, until ``k`` readable are found or none is left. Every path is exact.
     """
-    if not groups or k <= 0:
+    if not groups or not terms or k <= 0:
         return []
-    bm25 = await _bm25_params(
-        session, terms, k1=k1, b=b, max_terms=max_terms, max_df_ratio=max_df_ratio
+    rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
+    if not rows:
+        return []
+    n, avgdl = int(rows[0][2]), float(rows[0][3])
+    chosen = select_terms(
+        [(str(r[0]), int(r[1])) for r in rows], n, max_terms=max_terms, max_df_ratio=max_df_ratio
     )
-    if bm25 is None:
-        return []
-    params = {**bm25, "groups": list(groups), "k": k, "cap": max(scan_cap, k)}
+    params = {
+        "terms": [t for t, _ in chosen],
+        "idfs": [idf for _, idf in chosen],
+        "avgdl": avgdl,
+        "groups": list(groups),
+        "k": k,
+        "k1": k1,
+        "b": b,
+        "cap": max(scan_cap, k),
+    }
     if few_readable:
         found = (await session.execute(_KEYWORD_READABLE, params)).all()
         return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
@@ -227,34 +238,6 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
             return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
     found = (await session.execute(_KEYWORD_FILTERED, params)).all()
     return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
-
-
-async def _bm25_params(
-    session: AsyncSession,
-    terms: Sequence[str],
-    *,
-    k1: float,
-    b: float,
-    max_terms: int,
-    max_df_ratio: float,
-) -> dict[str, object] | None:
-    """The scored terms with their idf and the corpus length norms; None if no term is known."""
-    if not terms:
-        return None
-    rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
-    if not rows:
-        return None
-    n, avgdl = int(rows[0][2]), float(rows[0][3])
-    chosen = select_terms(
-        [(str(r[0]), int(r[1])) for r in rows], n, max_terms=max_terms, max_df_ratio=max_df_ratio
-    )
-    return {
-        "terms": [t for t, _ in chosen],
-        "idfs": [idf for _, idf in chosen],
-        "avgdl": avgdl,
-        "k1": k1,
-        "b": b,
-    }
 
 
 async def load_chunks(
