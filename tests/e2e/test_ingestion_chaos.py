@@ -212,26 +212,32 @@ async def test_worker_kills_and_redis_restarts_lose_and_duplicate_nothing(
     await queue.close()
 
     rng = random.Random(20261122)
+    # Kills are scheduled by progress, not by the clock, so that all of them land while work is
+    # left however fast the machine embeds: kill k waits until a random number of documents is
+    # ready (distinct, rising, leaving the last 20 documents for the final kills' interruptions).
+    kill_at = sorted(rng.sample(range(4, DOCUMENTS - 20), KILLS))
     supervisor = Supervisor(live, redis, tmp_path)
     kills = 0
     deadline = time.monotonic() + 1100
     try:
         while kills < KILLS and time.monotonic() < deadline:
-            if (await _progress(db_session)).get("ready", 0) == DOCUMENTS:
+            ready = (await _progress(db_session)).get("ready", 0)
+            if ready == DOCUMENTS:
                 break  # ran out of work before all kills: the assertion below reports it
             supervisor.restart_dead()
-            victim = kills % 2
-            # Kill at a random point after the victim has finished a job in this life.
-            if not supervisor.has_worked(victim):
-                await asyncio.sleep(0.2)
+            # The victim must have finished a job in this life (so it is mid-work, not loading
+            # models); in turn where possible, else the other replica.
+            victims = [i for i in (kills % 2, 1 - kills % 2) if supervisor.has_worked(i)]
+            if ready < kill_at[kills] or not victims:
+                await asyncio.sleep(0.1)
                 continue
-            await asyncio.sleep(rng.uniform(0.0, 2.0))
-            supervisor.kill(victim)
+            await asyncio.sleep(rng.uniform(0.0, 0.5))
+            supervisor.kill(victims[0])
             kills += 1
             if kills in REDIS_RESTARTS_AT:
                 redis.stop()
                 redis.start()
-            supervisor.start(victim)
+            supervisor.start(victims[0])
         while time.monotonic() < deadline:
             if (await _progress(db_session)).get("ready", 0) == DOCUMENTS:
                 break

@@ -24,6 +24,7 @@ from app.auth.accounts import set_user_groups
 from app.settings import Settings, WebSettings
 from ingestion import store
 from ingestion.chunking import content_hash
+from retrieval.embeddings import Embedder
 from tests.builders import ApiUser, light_models, make_app, make_groups, make_user
 
 pytestmark = pytest.mark.integration
@@ -61,6 +62,7 @@ class World:
     admin: ApiUser
     users: dict[str, ApiUser]
     user_ids: dict[str, str]
+    embedder: Embedder
 
 
 def _body(doc: int) -> str:
@@ -89,7 +91,6 @@ async def _reset(
             {"id": source_id},
         )
         doc_ids = []
-        embedder = light_models().embedder
         for i, access in enumerate(scenario["docs"]):
             doc_id = uuid.uuid4()
             doc_ids.append(str(doc_id))
@@ -116,7 +117,7 @@ async def _reset(
                 page=None,
                 content_hash=content_hash(body),
                 token_count=20,
-                embedding=embedder.embed([body])[0].tolist(),
+                embedding=world.embedder.embed([body])[0].tolist(),
             )
             await store.insert_chunks(session, doc_id, [chunk], access=access)
         members = [set(m) for m in scenario["members"]]
@@ -202,8 +203,9 @@ async def check_access_property(settings_: Settings, engine: AsyncEngine, exampl
         rows = await session.execute(text("SELECT username, id FROM users"))
         user_ids = {str(name): str(uid) for name, uid in rows}
     unlimited = settings_.model_copy(update={"web": WebSettings(rate_limit_per_minute=10**9)})
-    async with AsyncTestClient(app=make_app(unlimited, light_models())) as client:
-        world = World(client, engine, admin, users, user_ids)
+    models = light_models()  # once: loading the tokenizer per scenario was a fifth of the run
+    async with AsyncTestClient(app=make_app(unlimited, models)) as client:
+        world = World(client, engine, admin, users, user_ids, models.embedder)
 
         @settings(
             max_examples=examples,
