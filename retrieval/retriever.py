@@ -13,6 +13,7 @@ from retrieval.analyzer import query_terms
 from retrieval.dedupe import collapse_near_duplicates
 from retrieval.embeddings import Embedder, embed_query
 from retrieval.fusion import FusedHit, fuse, retrieval_confidence
+from retrieval.readable import ReadableCounts
 from retrieval.search import count_readable, keyword_search, load_chunks, vector_search
 from retrieval.types import Hit, RetrievalConfig, RetrievalResult, RetrievedChunk
 
@@ -24,15 +25,21 @@ async def search_legs(
     *,
     groups: Sequence[str],
     config: RetrievalConfig,
+    readable_counts: ReadableCounts | None = None,
 ) -> tuple[list[Hit], list[Hit], dict[str, float]]:
     """Both legs under the caller's groups: ``(dense, keyword, timings_ms)``.
 
     ``vector`` is awaited only when the dense leg needs it, so the caller's query embedding
     (a worker thread) runs while the readable count and the keyword leg run in Postgres.
+    ``readable_counts`` (the process's cache) spares the count; it only picks the path.
     """
     timings: dict[str, float] = {}
     mark = time.perf_counter()
-    readable = await count_readable(session, groups=groups, limit=config.exact_below + 1)
+    limit = config.exact_below + 1
+    if readable_counts is None:
+        readable = await count_readable(session, groups=groups, limit=limit)
+    else:
+        readable = await readable_counts.count(session, groups=groups, limit=limit)
     few = readable <= config.exact_below
     keyword = await keyword_search(
         session,
@@ -88,6 +95,7 @@ async def retrieve(
     *,
     groups: Sequence[str],
     config: RetrievalConfig,
+    readable_counts: ReadableCounts | None = None,
 ) -> RetrievalResult:
     """The top ``config.k`` readable chunks for ``query``, best first, with a confidence.
 
@@ -104,7 +112,12 @@ async def retrieve(
     embedding = asyncio.ensure_future(embed())
     try:
         dense, keyword, leg_timings = await search_legs(
-            session, embedding, query, groups=groups, config=config
+            session,
+            embedding,
+            query,
+            groups=groups,
+            config=config,
+            readable_counts=readable_counts,
         )
     finally:
         if not embedding.done():

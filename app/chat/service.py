@@ -30,6 +30,7 @@ from app.settings import ChatSettings
 from guardrails.policy import LlmRoundTrip, PiiGuard, PiiPolicy
 from guardrails.validation import validate_question
 from retrieval.embeddings import Embedder
+from retrieval.readable import ReadableCounts
 from retrieval.retriever import retrieve
 from retrieval.types import RetrievalResult
 
@@ -59,7 +60,8 @@ class ChatDeps:
     """Everything the use case needs, built once by the composition root.
 
     ``llm`` is None without a configured endpoint; ``pool`` caches sentence vectors per process;
-    ``pii`` applies the deployment's PII policy (pass-through without a detector).
+    ``pii`` applies the deployment's PII policy (pass-through without a detector);
+    ``readable`` caches readable-set sizes, which pick the retrieval path.
     """
 
     embedder: Embedder
@@ -69,6 +71,7 @@ class ChatDeps:
     injection_threshold: float = 0.5
     llm: LlmClient | None = None
     pool: SentencePool = field(default_factory=SentencePool)
+    readable: ReadableCounts = field(default_factory=ReadableCounts)
 
     @property
     def redact(self) -> Callable[[str], str]:
@@ -221,6 +224,7 @@ async def answer_question(
         query,
         groups=principal.readable_groups,
         config=version.retrieval,
+        readable_counts=deps.readable,
     )
     trace["retrieval"] = _retrieval_trace(result)
     trace["stages_ms"]["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)

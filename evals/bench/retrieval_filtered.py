@@ -23,6 +23,7 @@ from evals.datasets_scifact import chunk_scifact, load_scifact, sentence_windows
 from evals.embedding_cache import embed_cached
 from ingestion.chunking import embedding_text
 from retrieval.embeddings import Embedder
+from retrieval.readable import ReadableCounts
 from retrieval.retriever import retrieve
 from retrieval.search import count_readable, vector_search
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
@@ -73,13 +74,16 @@ async def latencies(
 ) -> list[float]:
     pending = list(queries)
     out: list[float] = []
+    counts = ReadableCounts()  # the serving process's cache, as the API uses it
 
     async def client() -> None:
         while pending:
             query = pending.pop()
             async with AsyncSession(engine) as session:
                 started = time.perf_counter()
-                await retrieve(session, embedder, query, groups=groups, config=config)
+                await retrieve(
+                    session, embedder, query, groups=groups, config=config, readable_counts=counts
+                )
                 out.append((time.perf_counter() - started) * 1000)
 
     await asyncio.gather(*(client() for _ in range(clients)))

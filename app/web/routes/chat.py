@@ -214,7 +214,12 @@ async def search(
     version = await active_version(db_session)
     config = replace(version.retrieval, k=data.k)
     result = await retrieve(
-        db_session, web.chat.embedder, query, groups=principal.readable_groups, config=config
+        db_session,
+        web.chat.embedder,
+        query,
+        groups=principal.readable_groups,
+        config=config,
+        readable_counts=web.chat.readable,
     )
     results = []
     for chunk in result.chunks:

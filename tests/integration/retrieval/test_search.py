@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingestion import store
 from ingestion.chunking import content_hash
 from retrieval.analyzer import query_terms, term_frequencies
+from retrieval.readable import ReadableCounts
 from retrieval.retriever import retrieve
 from retrieval.search import keyword_search, vector_search
 from retrieval.types import RetrievalConfig
@@ -157,3 +158,55 @@ async def test_retrieve_collapses_near_duplicates_and_hides_unreadable(
     assert sum(t.startswith("The Rotterdam office is open") for t in texts) == 1
     assert not any("4711" in t for t in texts)
     assert 0.0 <= result.confidence <= 1.0
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_readable_counts_are_cached_per_groups_and_expire(db_session: AsyncSession) -> None:
+    await _document(db_session, ["hr note one", "hr note two"], ["hr"])
+    await db_session.commit()
+    clock = _Clock()
+    counts = ReadableCounts(ttl_seconds=30, clock=clock)
+    assert await counts.count(db_session, groups=["hr", "everyone"], limit=100) == 2
+    await _document(db_session, ["hr note three"], ["hr"])
+    await db_session.commit()
+    # Within the TTL the same group set (in any order) is answered from the cache...
+    assert await counts.count(db_session, groups=["everyone", "hr"], limit=100) == 2
+    # ... another set or limit is counted, and after the TTL the count is fresh.
+    assert await counts.count(db_session, groups=["hr"], limit=2) == 2
+    assert await counts.count(db_session, groups=["hr"], limit=100) == 3
+    clock.now = 31.0
+    assert await counts.count(db_session, groups=["everyone", "hr"], limit=100) == 3
+    with pytest.raises(ValueError, match="ttl_seconds"):
+        ReadableCounts(ttl_seconds=-1)
+
+
+async def test_a_stale_readable_count_changes_the_path_never_the_results(
+    db_session: AsyncSession,
+) -> None:
+    config = RetrievalConfig(k=5, exact_below=10)
+    query = "parking rules"
+    counts = ReadableCounts(ttl_seconds=3600)
+    # Counted while "a" had few chunks and "b" many; then "a" grows and "b" shrinks.
+    await _document(db_session, ["parking rules for staff", "staff parking map"], ["a"])
+    crowd = await _document(db_session, [f"memo {i} on parking rules" for i in range(30)], ["b"])
+    await _document(db_session, ["parking rules for visitors", "visitor parking permit"], ["b"])
+    await db_session.commit()
+    for groups in (["a"], ["b"]):
+        await counts.count(db_session, groups=groups, limit=config.exact_below + 1)
+    await _document(db_session, [f"staff memo {i} about parking rules" for i in range(30)], ["a"])
+    await store.delete_chunks(db_session, crowd)
+    await db_session.commit()
+    for groups in (["a"], ["b"]):
+        fresh = await retrieve(db_session, EMBEDDER, query, groups=groups, config=config)
+        stale = await retrieve(
+            db_session, EMBEDDER, query, groups=groups, config=config, readable_counts=counts
+        )
+        assert [c.chunk_id for c in stale.chunks] == [c.chunk_id for c in fresh.chunks]
+        assert len(stale.chunks) == (5 if groups == ["a"] else 2)
