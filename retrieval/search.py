@@ -148,7 +148,7 @@ async def vector_search(
     *,
     groups: Sequence[str],
     k: int,
-    ef_search: int = 200,
+    ef_search: int = 400,
     exact: bool = False,
 ) -> list[Hit]:
     """Top-``k`` readable chunks by cosine similarity; never fewer than min(k, readable).
