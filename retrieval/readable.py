@@ -6,7 +6,6 @@ stale count costs time, never correctness or access. Counting 2,001 readable row
 100k-chunk table takes 3-4 ms of a 30-40 ms query; a cached count takes none.
 """
 
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -17,7 +16,10 @@ from retrieval.search import count_readable
 
 
 class ReadableCounts:
-    """Per-process cache of ``count_readable`` keyed by the sorted group list and limit."""
+    """Per-process cache of ``count_readable`` keyed by the sorted group list and limit.
+
+    Used from the event loop only (no lock): nothing awaits between a read and its update.
+    """
 
     def __init__(
         self,
@@ -30,20 +32,17 @@ class ReadableCounts:
             raise ValueError("ttl_seconds must be >= 0 and max_entries >= 1")
         self._ttl, self._max, self._clock = ttl_seconds, max_entries, clock
         self._entries: OrderedDict[tuple[tuple[str, ...], int], tuple[float, int]] = OrderedDict()
-        self._lock = threading.Lock()
 
     async def count(self, session: AsyncSession, *, groups: Sequence[str], limit: int) -> int:
         key = (tuple(sorted(set(groups))), limit)
         now = self._clock()
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None and now - hit[0] < self._ttl:
-                self._entries.move_to_end(key)
-                return hit[1]
-        value = await count_readable(session, groups=groups, limit=limit)
-        with self._lock:
-            self._entries[key] = (now, value)
+        hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self._ttl:
             self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            return hit[1]
+        value = await count_readable(session, groups=groups, limit=limit)
+        self._entries[key] = (now, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
         return value
