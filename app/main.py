@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        loaded = models or load_models(settings)
+        loaded = models or load_models(settings, serving=True)
         engine = make_engine(database_url)
         await ensure_embedding_model(
             engine, name=loaded.embedder.name, dimension=loaded.embedder.dimension

@@ -41,8 +41,13 @@ class Models:
     detector: InjectionDetector | None
 
 
-def load_models(settings: Settings, *, with_guardrails: bool = True) -> Models:
-    """Load the embedder and tokenizer, plus Presidio and the injection detector (about 10 s)."""
+def load_models(
+    settings: Settings, *, with_guardrails: bool = True, serving: bool = False
+) -> Models:
+    """Load the embedder and tokenizer, plus Presidio and the injection detector (about 10 s).
+
+    ``serving`` (the web process) embeds with ``serve_threads`` torch threads, else ``threads``.
+    """
     model_dir = (
         Path(settings.embedding.model_path)
         if settings.embedding.model_path
@@ -52,7 +57,7 @@ def load_models(settings: Settings, *, with_guardrails: bool = True) -> Models:
         name=settings.embedding.model,
         model_path=str(model_dir),
         batch_size=settings.embedding.batch_size,
-        threads=settings.embedding.threads,
+        threads=settings.embedding.serve_threads if serving else settings.embedding.threads,
         precision=settings.embedding.precision,
     )
     tokenizer = WordpieceTokenizer.from_model_dir(model_dir)

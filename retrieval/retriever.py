@@ -6,8 +6,9 @@ This is the single entry point the chat use case and the search API call.
 import asyncio
 import time
 from collections.abc import Awaitable, Sequence
+from contextlib import AsyncExitStack
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from retrieval.analyzer import query_terms
 from retrieval.dedupe import collapse_near_duplicates
@@ -26,47 +27,67 @@ async def search_legs(
     groups: Sequence[str],
     config: RetrievalConfig,
     readable_counts: ReadableCounts | None = None,
+    dense_session: AsyncSession | None = None,
 ) -> tuple[list[Hit], list[Hit], dict[str, float]]:
     """Both legs under the caller's groups: ``(dense, keyword, timings_ms)``.
 
     ``vector`` is awaited only when the dense leg needs it, so the caller's query embedding
     (a worker thread) runs while the readable count and the keyword leg run in Postgres.
     ``readable_counts`` (the process's cache) spares the count; it only picks the path.
+    ``dense_session`` (a second connection) runs the dense leg at the same time as the keyword
+    leg instead of after it; it must see the same committed data as ``session``.
     """
     timings: dict[str, float] = {}
-    mark = time.perf_counter()
+    started = time.perf_counter()
     limit = config.exact_below + 1
     if readable_counts is None:
         readable = await count_readable(session, groups=groups, limit=limit)
     else:
         readable = await readable_counts.count(session, groups=groups, limit=limit)
     few = readable <= config.exact_below
-    keyword = await keyword_search(
-        session,
-        query_terms(query),
-        groups=groups,
-        k=config.keyword_candidates,
-        k1=config.bm25_k1,
-        b=config.bm25_b,
-        max_terms=config.max_query_terms,
-        max_df_ratio=config.max_df_ratio,
-        scan_cap=config.keyword_scan_cap,
-        few_readable=few,
-    )
-    timings["keyword_ms"] = (time.perf_counter() - mark) * 1000
-    mark = time.perf_counter()
-    query_vector = await vector
-    timings["embed_wait_ms"] = (time.perf_counter() - mark) * 1000
-    mark = time.perf_counter()
-    dense = await vector_search(
-        session,
-        query_vector,
-        groups=groups,
-        k=config.dense_candidates,
-        ef_search=config.ef_search,
-        exact=few,
-    )
-    timings["dense_ms"] = (time.perf_counter() - mark) * 1000
+    timings["count_ms"] = (time.perf_counter() - started) * 1000
+
+    async def keyword_leg() -> list[Hit]:
+        mark = time.perf_counter()
+        hits = await keyword_search(
+            session,
+            query_terms(query),
+            groups=groups,
+            k=config.keyword_candidates,
+            k1=config.bm25_k1,
+            b=config.bm25_b,
+            max_terms=config.max_query_terms,
+            max_df_ratio=config.max_df_ratio,
+            scan_cap=config.keyword_scan_cap,
+            few_readable=few,
+        )
+        timings["keyword_ms"] = (time.perf_counter() - mark) * 1000
+        return hits
+
+    async def dense_leg() -> list[Hit]:
+        mark = time.perf_counter()
+        query_vector = await vector
+        timings["embed_wait_ms"] = (time.perf_counter() - mark) * 1000
+        mark = time.perf_counter()
+        hits = await vector_search(
+            dense_session or session,
+            query_vector,
+            groups=groups,
+            k=config.dense_candidates,
+            ef_search=config.ef_search,
+            exact=few,
+        )
+        timings["dense_ms"] = (time.perf_counter() - mark) * 1000
+        return hits
+
+    if dense_session is None:
+        keyword = await keyword_leg()
+        dense = await dense_leg()
+    else:
+        async with asyncio.TaskGroup() as legs:  # one failing leg cancels the other
+            dense_task = legs.create_task(dense_leg())
+            keyword_task = legs.create_task(keyword_leg())
+        dense, keyword = dense_task.result(), keyword_task.result()
     return dense, keyword, timings
 
 
@@ -96,10 +117,13 @@ async def retrieve(
     groups: Sequence[str],
     config: RetrievalConfig,
     readable_counts: ReadableCounts | None = None,
+    dense_sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> RetrievalResult:
     """The top ``config.k`` readable chunks for ``query``, best first, with a confidence.
 
     Chunks with the same content hash, or near-duplicate texts, collapse to the best-ranked one.
+    ``dense_sessions`` (the serving process's session factory) lends a second connection so
+    both legs run at once; without it they run one after the other on ``session``.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -111,14 +135,21 @@ async def retrieve(
 
     embedding = asyncio.ensure_future(embed())
     try:
-        dense, keyword, leg_timings = await search_legs(
-            session,
-            embedding,
-            query,
-            groups=groups,
-            config=config,
-            readable_counts=readable_counts,
-        )
+        async with AsyncExitStack() as stack:
+            second = (
+                await stack.enter_async_context(dense_sessions())
+                if dense_sessions is not None
+                else None
+            )
+            dense, keyword, leg_timings = await search_legs(
+                session,
+                embedding,
+                query,
+                groups=groups,
+                config=config,
+                readable_counts=readable_counts,
+                dense_session=second,
+            )
     finally:
         if not embedding.done():
             embedding.cancel()

@@ -157,6 +157,6 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
 
 
 def run_filtered(settings: Any, args: Any) -> dict[str, Any]:
-    embedder = load_models(settings, with_guardrails=False).embedder
+    embedder = load_models(settings, with_guardrails=False, serving=True).embedder
     with scratch_database(settings, "bench_filtered", fresh=True) as url:
         return asyncio.run(measure(settings, url, args, embedder))

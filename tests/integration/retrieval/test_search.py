@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ingestion import store
 from ingestion.chunking import content_hash
@@ -210,3 +210,28 @@ async def test_a_stale_readable_count_changes_the_path_never_the_results(
         )
         assert [c.chunk_id for c in stale.chunks] == [c.chunk_id for c in fresh.chunks]
         assert len(stale.chunks) == (5 if groups == ["a"] else 2)
+
+
+async def test_legs_on_two_connections_return_what_one_connection_returns(
+    db_session: AsyncSession, engine: AsyncEngine
+) -> None:
+    await _document(db_session, [f"badge office note {i} on lost badges" for i in range(12)], ["a"])
+    await _document(db_session, ["lost badges are replaced at the badge office"], ["b"])
+    await db_session.commit()
+    second = async_sessionmaker(engine, expire_on_commit=False)
+    for exact_below in (0, 1000):  # the index path and the exact path
+        config = RetrievalConfig(k=6, exact_below=exact_below)
+        for groups in (["a"], ["b"], ["a", "b"]):
+            one = await retrieve(db_session, EMBEDDER, "lost badge", groups=groups, config=config)
+            two = await retrieve(
+                db_session,
+                EMBEDDER,
+                "lost badge",
+                groups=groups,
+                config=config,
+                dense_sessions=second,
+            )
+            assert [c.chunk_id for c in two.chunks] == [c.chunk_id for c in one.chunks]
+            readable = {"a": 12, "b": 1}
+            assert len(two.chunks) == min(6, sum(readable[g] for g in groups))
+            assert {"keyword_ms", "dense_ms"} <= set(two.timings_ms)
