@@ -7,6 +7,7 @@ domain errors exit with status 1 and their safe message.
 
 import argparse
 import asyncio
+import json
 import shutil
 import subprocess
 import sys
@@ -132,6 +133,55 @@ def cmd_groups_create(settings: Settings, args: argparse.Namespace) -> int:
 
     group_id = _with_session(settings, lambda s: create_group(s, args.name))
     print(f"created group {args.name} id={group_id}")
+    return 0
+
+
+def cmd_versions_list(settings: Settings, args: argparse.Namespace) -> int:
+    from app.chat.versions import list_versions
+
+    for v in _with_session(settings, list_versions):
+        mark = "*" if v.is_active else " "
+        print(f"{mark} {v.number:>4}  {v.created_at:%Y-%m-%d %H:%M}  {v.description}")
+    return 0
+
+
+def _setting_changes(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``section.key=value`` pairs (values parsed as JSON, else kept as text) as version changes."""
+    from app.errors import InvalidInput
+
+    changes: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        section, dot, key = name.partition(".")
+        if not sep or not dot or not section or not key:
+            raise InvalidInput(f"--set wants section.key=value, got {pair!r}", field="set")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        changes.setdefault(section, {})[key] = value
+    return changes
+
+
+def cmd_versions_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.chat.versions import create_from_active
+
+    changes = _setting_changes(args.set)
+    number = _with_session(
+        settings,
+        lambda s: create_from_active(
+            s, changes, description=args.description, activate=args.activate
+        ),
+    )
+    print(f"created version {number}" + (" (active)" if args.activate else ""))
+    return 0
+
+
+def cmd_versions_activate(settings: Settings, args: argparse.Namespace) -> int:
+    from app.chat.versions import activate_version
+
+    _with_session(settings, lambda s: activate_version(s, args.number))
+    print(f"version {args.number} is active")
     return 0
 
 
@@ -265,6 +315,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sources.add_parser("sync", help="sync a folder source now (added, changed, deleted files)")
     p.add_argument("name")
     p.set_defaults(handler=cmd_sources_sync)
+    versions = sub.add_parser("versions", help="assistant versions").add_subparsers(
+        dest="action", required=True
+    )
+    versions.add_parser("list", help="every version; * marks the active one").set_defaults(
+        handler=cmd_versions_list
+    )
+    p = versions.add_parser("create", help="a new version: the active one with --set changes")
+    p.add_argument("--description", required=True)
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    p.add_argument("--activate", action="store_true")
+    p.set_defaults(handler=cmd_versions_create)
+    p = versions.add_parser("activate", help="make a version active (an older one: rollback)")
+    p.add_argument("number", type=int)
+    p.set_defaults(handler=cmd_versions_activate)
     _add_eval_commands(sub)
     return parser
 

@@ -28,7 +28,18 @@ from app.web.dependencies import DEPENDENCIES
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.metrics import Metrics
 from app.web.ratelimit import RateLimiter, redis_counter
-from app.web.routes import admin, chat, documents, evals, handoffs, health, pages, session, sources
+from app.web.routes import (
+    admin,
+    chat,
+    documents,
+    evals,
+    handoffs,
+    health,
+    pages,
+    session,
+    sources,
+    versions,
+)
 from app.web.state import WebState
 from ingestion.queue import IngestionQueue, connect_queue
 from ingestion.verified import VerifiedAnswers
@@ -65,6 +76,10 @@ ROUTES = [
     sources.sync_source,
     evals.eval_runs_page,
     evals.eval_report,
+    versions.list_versions,
+    versions.create_version,
+    versions.activate_version,
+    versions.versions_page,
     handoffs.list_queue,
     handoffs.claim,
     handoffs.reply,

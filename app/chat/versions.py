@@ -7,6 +7,7 @@ Versions are immutable once created; activating one (or rolling back) only moves
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.chat.composer import ComposerConfig
 from app.chat.confidence import ConfidenceWeights
 from app.chat.llm_answerer import default_prompts
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from retrieval.types import RetrievalConfig
 
 
@@ -99,11 +100,15 @@ def _json(value: dict[str, Any]) -> str:
     return json.dumps(value)
 
 
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('assistant_versions'))")
+
+
 async def create_version(
     session: AsyncSession, config: dict[str, Any], *, description: str, activate: bool
 ) -> int:
     """Store a new immutable version (validated first); optionally make it the active one."""
     _from_row(uuid.uuid4(), 0, config)  # raises on unknown or malformed settings
+    await session.execute(_LOCK)  # numbers and the active flag change one writer at a time
     number = int(
         (
             await session.execute(
@@ -140,3 +145,88 @@ async def activate_defaults(session: AsyncSession, description: str = "current d
     if row is not None and row[1] == wanted:
         return int(row[0])
     return await create_version(session, wanted, description=description, activate=True)
+
+
+SECTIONS = ("retrieval", "composer", "answer", "prompts")
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    number: int
+    description: str
+    is_active: bool
+    created_at: datetime
+    config: dict[str, Any]
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """Raise ``InvalidInput`` naming the problem when ``config`` is not a loadable version."""
+    unknown = sorted(set(config) - set(SECTIONS))
+    if unknown:
+        raise InvalidInput(f"unknown version sections: {', '.join(unknown)}", field="changes")
+    for section in SECTIONS:
+        if not isinstance(config.get(section, {}), dict):
+            raise InvalidInput(f"{section} must be an object", field="changes")
+    prompts = config.get("prompts", {})
+    if not all(isinstance(v, str) and v.strip() for v in prompts.values()):
+        raise InvalidInput("every prompt template must be non-empty text", field="changes")
+    try:
+        _from_row(uuid.uuid4(), 0, config)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"invalid settings: {error}", field="changes") from error
+
+
+def with_changes(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with each section's keys replaced by ``changes`` (sections merge, keys replace)."""
+    merged = {section: dict(base.get(section, {})) for section in SECTIONS}
+    for section, values in changes.items():
+        if section not in SECTIONS:
+            raise InvalidInput(f"unknown version section {section!r}", field="changes")
+        if not isinstance(values, dict):
+            raise InvalidInput(f"{section} must be an object", field="changes")
+        merged[section].update(values)
+    return merged
+
+
+async def list_versions(session: AsyncSession) -> list[VersionSummary]:
+    """Every version, newest first (version 1 with the defaults is created if none exists)."""
+    await ensure_default_version(session)
+    rows = await session.execute(
+        text(
+            "SELECT number, description, is_active, created_at, config "
+            "FROM assistant_versions ORDER BY number DESC"
+        )
+    )
+    return [VersionSummary(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def create_from_active(
+    session: AsyncSession, changes: dict[str, Any], *, description: str, activate: bool
+) -> int:
+    """A new version: the active one's settings with ``changes`` applied (validated first)."""
+    if not description.strip():
+        raise InvalidInput("a version needs a description", field="description")
+    await ensure_default_version(session)
+    row = (
+        await session.execute(text("SELECT config FROM assistant_versions WHERE is_active LIMIT 1"))
+    ).first()
+    config = with_changes(
+        row[0] if row is not None else default_config(), changes
+    )  # no active row: a concurrent first start
+    validate_config(config)
+    return await create_version(session, config, description=description.strip(), activate=activate)
+
+
+async def activate_version(session: AsyncSession, number: int) -> None:
+    """Make version ``number`` the active one (also how a rollback is done); ``NotFound`` if none."""
+    exists = (
+        await session.execute(
+            text("SELECT 1 FROM assistant_versions WHERE number = :n"), {"n": number}
+        )
+    ).first()
+    if exists is None:
+        raise NotFound(f"no assistant version {number}")
+    await session.execute(_LOCK)
+    await session.execute(
+        text("UPDATE assistant_versions SET is_active = (number = :n)"), {"n": number}
+    )

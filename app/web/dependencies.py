@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.accounts import authenticate_api_key, load_principal
 from app.auth.principal import Principal
-from app.errors import NotAuthenticated, PermissionDenied
+from app.errors import NotAuthenticated, NotFound, PermissionDenied
 from app.web.state import WebState
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -79,6 +79,12 @@ async def _authenticate(request: Request[Any, Any, Any], db_session: AsyncSessio
 def require_role(principal: Principal, role: str) -> None:
     if not principal.has_role(role):
         raise PermissionDenied(f"this needs the {role} role")
+
+
+def admin_only(principal: Principal) -> None:
+    """Admin pages answer others with the same 404 as a missing page."""
+    if not principal.has_role("admin"):
+        raise NotFound("page not found")
 
 
 def provide_state(state: State) -> WebState:

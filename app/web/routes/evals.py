@@ -16,9 +16,8 @@ from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy import text
 
-from app.auth.principal import Principal
 from app.errors import NotFound
-from app.web.dependencies import Caller, DbSession
+from app.web.dependencies import Caller, DbSession, admin_only
 
 # Headline metrics shown in the list, when a suite has them.
 HEADLINE = ("pass_rate", "answer_accuracy", "citation_match", "handoff_recall", "ndcg_at_10")
@@ -36,14 +35,9 @@ class EvalRunView:
     headline: list[tuple[str, float]]
 
 
-def _admin_only(principal: Principal) -> None:
-    if not principal.has_role("admin"):
-        raise NotFound("page not found")
-
-
 @get("/admin/evals")
 async def eval_runs_page(db_session: DbSession, principal: Caller) -> Template:
-    _admin_only(principal)
+    admin_only(principal)
     rows = await db_session.execute(
         text(
             "SELECT id, run_id, suite, version, cases, created_at, metrics FROM eval_runs "
@@ -72,7 +66,7 @@ async def eval_runs_page(db_session: DbSession, principal: Caller) -> Template:
 async def eval_report(
     run_id: FromPath[uuid.UUID], db_session: DbSession, principal: Caller
 ) -> Response[Any]:
-    _admin_only(principal)
+    admin_only(principal)
     path = (
         await db_session.execute(
             text("SELECT results_path FROM eval_runs WHERE id = :id"), {"id": run_id}
