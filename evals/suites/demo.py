@@ -10,6 +10,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
+from app.chat.versions import activate_defaults
 from app.demo import KNOWLEDGE_BASE, manifest
 from app.resources import Models
 from app.settings import Settings
@@ -38,7 +39,10 @@ def demo_acl() -> dict[str, tuple[str, ...]]:
 
 
 async def evaluate_in(workspace: Workspace, cases: Sequence[GoldenCase]) -> SuiteResult:
-    """Load the demo corpus into ``workspace`` (idempotent) and score ``cases``."""
+    """Load the demo corpus into ``workspace`` (idempotent) and score ``cases`` with this
+    release's default version (a cached workspace may still hold an older one active)."""
+    async with workspace.session_factory.begin() as session:
+        await activate_defaults(session, "eval: current defaults")
     statuses = await workspace.load_corpus("demo", demo_corpus())
     failed = sorted(name for name, status in statuses.items() if status == "failed")
     if failed:

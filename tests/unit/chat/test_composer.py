@@ -248,9 +248,10 @@ FOLLOWED = _chunk(
 
 def test_the_sentence_after_the_best_one_fills_a_free_slot() -> None:
     question = "How much liquid oxygen did early French experimenters produce?"
-    on = compose(question, [FOLLOWED], HashingEmbedder(), ComposerConfig(hedge_below=9.0))
+    follow = ComposerConfig(follow_on=True)
+    on = compose(question, [FOLLOWED], HashingEmbedder(), replace(follow, hedge_below=9.0))
     off = compose(question, [FOLLOWED], HashingEmbedder(), ComposerConfig(follow_on=False))
-    sure = compose(question, [FOLLOWED], HashingEmbedder(), ComposerConfig(hedge_below=0.0))
+    sure = compose(question, [FOLLOWED], HashingEmbedder(), replace(follow, hedge_below=0.0))
     assert sure.answer == off.answer  # a sure best sentence is not padded
     assert off.answer == "Early French experimenters produced liquid oxygen in 1877. [1]"
     assert on.answer == (
@@ -262,15 +263,13 @@ def test_the_sentence_after_the_best_one_fills_a_free_slot() -> None:
 
 def test_follow_on_never_exceeds_max_sentences_nor_runs_past_the_passage() -> None:
     question = "How much liquid oxygen did early French experimenters produce?"
-    hedging = ComposerConfig(hedge_below=9.0)
+    hedging = ComposerConfig(hedge_below=9.0, follow_on=True)
     one = compose(question, [FOLLOWED], HashingEmbedder(), replace(hedging, max_sentences=1))
     assert one.answer == "Early French experimenters produced liquid oxygen in 1877. [1]"
     last = _chunk(
         "Paris hosts many museums every year. Early French experimenters produced oxygen."
     )
-    result = compose(
-        "Which experimenters produced oxygen?", [last], HashingEmbedder(), ComposerConfig()
-    )
+    result = compose("Which experimenters produced oxygen?", [last], HashingEmbedder(), hedging)
     assert result.answer == "Early French experimenters produced oxygen. [1]"
 
 
@@ -305,3 +304,36 @@ def test_running_page_footer_is_never_quoted() -> None:
         "Leave is approved by your manager in Harbor.",
         "Sick days are registered on the first day of absence.",
     ]
+
+
+def test_an_unsure_answer_may_add_a_weaker_sentence_of_another_passage() -> None:
+    from app.chat.composer import _select
+
+    scored = [
+        _selected("The best sentence names the subject of the question.", 0, 1.0),
+        _selected("Another passage states the actual answer in other words.", 1, 0.7),
+    ]
+    config = ComposerConfig(min_sentence_score=0.3, relative_floor=0.75, hedge_floor=0.65)
+    hedged = _select(scored, config, hedge=True)
+    assert [(s.chunk_index, s.score) for s in hedged] == [(0, 1.0), (1, 0.7)]
+    sure = _select(scored, config, hedge=False)
+    assert [(s.chunk_index, s.score) for s in sure] == [(0, 1.0)]
+    # Without an explicit decision the best sentence's ``match`` decides (1.0 >= hedge_below).
+    assert _select(scored, config) == sure
+    assert _select(scored, replace(config, hedge_below=1.5)) == hedged
+
+
+def test_hedged_sentences_of_another_passage_add_nothing_to_coverage() -> None:
+    passages = [
+        _chunk("Early French experimenters produced oxygen in 1877."),
+        _chunk("Only a few drops of the liquid were collected by Paris chemists."),
+    ]
+    question = "How much liquid oxygen did early French experimenters produce?"
+    unsure = ComposerConfig(hedge_below=9.0, follow_on=False, min_sentence_score=0.0)
+    plain = compose(question, passages, HashingEmbedder(), unsure)
+    hedged = compose(question, passages, HashingEmbedder(), replace(unsure, hedge_floor=0.0))
+    assert plain.used == [0]
+    assert hedged.used == [0, 1]
+    assert hedged.answer.startswith(plain.answer)
+    assert hedged.coverage == plain.coverage
+    assert hedged.support == plain.support
