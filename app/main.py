@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
             settings=settings,
             engine=engine,
             session_factory=session_factory,
-            chat=build_chat_deps(settings, loaded),
+            chat=build_chat_deps(settings, loaded, session_factory=session_factory),
             queue=queue,
             metrics=Metrics(),
             limiter=limiter,

@@ -28,6 +28,7 @@ from guardrails.policy import (
 )
 from ingestion.pipeline import PiiHook, PipelineDeps
 from retrieval.embeddings import Embedder, build_embedder
+from retrieval.parallel import ParallelLegs
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
 
 
@@ -133,7 +134,11 @@ def pii_policy(settings: Settings) -> PiiPolicy:
 
 
 def build_chat_deps(
-    settings: Settings, models: Models, *, llm_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    models: Models,
+    *,
+    llm_transport: httpx.AsyncBaseTransport | None = None,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
 ) -> ChatDeps:
     """Chat dependencies; the LLM client (if configured) must be closed by the caller's shutdown.
 
@@ -153,4 +158,9 @@ def build_chat_deps(
         settings=settings.chat,
         injection_score=(detector.score) if detector else (lambda text: 0.0),
         injection_threshold=detector.threshold if detector else 1.0,
+        parallel=(
+            ParallelLegs(session_factory, max_in_flight=settings.chat.parallel_legs_in_flight)
+            if session_factory is not None and settings.chat.parallel_legs_in_flight
+            else None
+        ),
     )

@@ -86,6 +86,9 @@ class IngestionSettings(_Group):
 class ChatSettings(_Group):
     max_question_chars: int = Field(default=2000, ge=10, le=100_000)
     max_conversation_turns: int = Field(default=50, ge=1)
+    # Run a question's two retrieval legs on two connections while at most this many
+    # retrievals are in flight in the process (0 = never); see ``retrieval/parallel.py``.
+    parallel_legs_in_flight: int = Field(default=1, ge=0, le=64)
 
 
 class LlmSettings(_Group):

@@ -166,7 +166,7 @@ async def _opened(
                 engine=engine,
                 session_factory=factory,
                 pipeline=build_pipeline_deps(scoped, factory, loaded),
-                chat=build_chat_deps(scoped, loaded),
+                chat=build_chat_deps(scoped, loaded, session_factory=factory),
             )
         finally:
             await engine.dispose()

@@ -5,15 +5,16 @@ This is the single entry point the chat use case and the search API call.
 
 import asyncio
 import time
-from collections.abc import Awaitable, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from retrieval.analyzer import query_terms
 from retrieval.dedupe import collapse_near_duplicates
 from retrieval.embeddings import Embedder, embed_query
 from retrieval.fusion import FusedHit, fuse, retrieval_confidence
+from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
 from retrieval.search import count_readable, keyword_search, load_chunks, vector_search
 from retrieval.types import Hit, RetrievalConfig, RetrievalResult, RetrievedChunk
@@ -117,13 +118,13 @@ async def retrieve(
     groups: Sequence[str],
     config: RetrievalConfig,
     readable_counts: ReadableCounts | None = None,
-    dense_sessions: async_sessionmaker[AsyncSession] | None = None,
+    parallel: ParallelLegs | None = None,
 ) -> RetrievalResult:
     """The top ``config.k`` readable chunks for ``query``, best first, with a confidence.
 
     Chunks with the same content hash, or near-duplicate texts, collapse to the best-ranked one.
-    ``dense_sessions`` (the serving process's session factory) lends a second connection so
-    both legs run at once; without it they run one after the other on ``session``.
+    ``parallel`` (the serving process's) may lend a second connection so both legs run at once;
+    without one they run one after the other on ``session``.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -135,12 +136,7 @@ async def retrieve(
 
     embedding = asyncio.ensure_future(embed())
     try:
-        async with AsyncExitStack() as stack:
-            second = (
-                await stack.enter_async_context(dense_sessions())
-                if dense_sessions is not None
-                else None
-            )
+        async with _second_connection(parallel) as second:
             dense, keyword, leg_timings = await search_legs(
                 session,
                 embedding,
@@ -178,6 +174,15 @@ async def retrieve(
     )
     timings["total_ms"] = (time.perf_counter() - started) * 1000
     return RetrievalResult(chunks=chunks, confidence=confidence, timings_ms=timings)
+
+
+@asynccontextmanager
+async def _second_connection(parallel: ParallelLegs | None) -> AsyncIterator[AsyncSession | None]:
+    if parallel is None:
+        yield None
+        return
+    async with parallel.lend() as session:
+        yield session
 
 
 def _to_chunk(hit: FusedHit, row: dict[str, object]) -> RetrievedChunk:

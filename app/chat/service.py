@@ -30,6 +30,7 @@ from app.settings import ChatSettings
 from guardrails.policy import LlmRoundTrip, PiiGuard, PiiPolicy
 from guardrails.validation import validate_question
 from retrieval.embeddings import Embedder
+from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
 from retrieval.retriever import retrieve
 from retrieval.types import RetrievalResult
@@ -61,7 +62,8 @@ class ChatDeps:
 
     ``llm`` is None without a configured endpoint; ``pool`` caches sentence vectors per process;
     ``pii`` applies the deployment's PII policy (pass-through without a detector);
-    ``readable`` caches readable-set sizes, which pick the retrieval path.
+    ``readable`` caches readable-set sizes, which pick the retrieval path; ``parallel`` lends
+    the dense leg a second connection when the process is lightly loaded.
     """
 
     embedder: Embedder
@@ -72,6 +74,7 @@ class ChatDeps:
     llm: LlmClient | None = None
     pool: SentencePool = field(default_factory=SentencePool)
     readable: ReadableCounts = field(default_factory=ReadableCounts)
+    parallel: ParallelLegs | None = None
 
     @property
     def redact(self) -> Callable[[str], str]:
@@ -225,6 +228,7 @@ async def answer_question(
         groups=principal.readable_groups,
         config=version.retrieval,
         readable_counts=deps.readable,
+        parallel=deps.parallel,
     )
     trace["retrieval"] = _retrieval_trace(result)
     trace["stages_ms"]["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)

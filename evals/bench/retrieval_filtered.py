@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.db.session import make_engine
+from app.db.session import make_engine, make_session_factory
 from app.resources import load_models
 from evals.bench.scratch_db import scratch_database
 from evals.bench.synthetic_corpus import EVERYONE, SELECTIVITY_GROUPS, load_synthetic
@@ -23,6 +23,7 @@ from evals.datasets_scifact import chunk_scifact, load_scifact, sentence_windows
 from evals.embedding_cache import embed_cached
 from ingestion.chunking import embedding_text
 from retrieval.embeddings import Embedder
+from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
 from retrieval.retriever import retrieve
 from retrieval.search import count_readable, vector_search
@@ -71,10 +72,12 @@ async def latencies(
     groups: list[str],
     config: RetrievalConfig,
     clients: int,
+    parallel_in_flight: int = 1,
 ) -> list[float]:
     pending = list(queries)
     out: list[float] = []
     counts = ReadableCounts()  # the serving process's cache, as the API uses it
+    parallel = ParallelLegs(make_session_factory(engine), max_in_flight=parallel_in_flight)
 
     async def client() -> None:
         while pending:
@@ -82,7 +85,13 @@ async def latencies(
             async with AsyncSession(engine) as session:
                 started = time.perf_counter()
                 await retrieve(
-                    session, embedder, query, groups=groups, config=config, readable_counts=counts
+                    session,
+                    embedder,
+                    query,
+                    groups=groups,
+                    config=config,
+                    readable_counts=counts,
+                    parallel=parallel,
                 )
                 out.append((time.perf_counter() - started) * 1000)
 
@@ -131,8 +140,9 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
         print("|---|---|---|---|---|---|")
         for share, groups in SELECTIVITIES:
             recall, short, dense_ms = await recall_at_10(engine, qvecs, groups, config)
-            one = await latencies(engine, embedder, texts, groups, config, 1)
-            many = await latencies(engine, embedder, texts, groups, config, args.clients)
+            legs = settings.chat.parallel_legs_in_flight  # as the serving process runs them
+            one = await latencies(engine, embedder, texts, groups, config, 1, legs)
+            many = await latencies(engine, embedder, texts, groups, config, args.clients, legs)
             print(
                 f"| {share:.1%} | {recall:.4f} | {short} | {dense_ms:.1f} | "
                 f"{_pct(one, 0.5):.1f} / {_pct(one, 0.95):.1f} | "

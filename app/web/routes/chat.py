@@ -220,6 +220,7 @@ async def search(
         groups=principal.readable_groups,
         config=config,
         readable_counts=web.chat.readable,
+        parallel=web.chat.parallel,
     )
     results = []
     for chunk in result.chunks:

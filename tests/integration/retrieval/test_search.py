@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ingestion import store
 from ingestion.chunking import content_hash
 from retrieval.analyzer import query_terms, term_frequencies
+from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
 from retrieval.retriever import retrieve
 from retrieval.search import keyword_search, vector_search
@@ -218,7 +219,7 @@ async def test_legs_on_two_connections_return_what_one_connection_returns(
     await _document(db_session, [f"badge office note {i} on lost badges" for i in range(12)], ["a"])
     await _document(db_session, ["lost badges are replaced at the badge office"], ["b"])
     await db_session.commit()
-    second = async_sessionmaker(engine, expire_on_commit=False)
+    parallel = ParallelLegs(async_sessionmaker(engine, expire_on_commit=False), max_in_flight=1)
     for exact_below in (0, 1000):  # the index path and the exact path
         config = RetrievalConfig(k=6, exact_below=exact_below)
         for groups in (["a"], ["b"], ["a", "b"]):
@@ -229,9 +230,29 @@ async def test_legs_on_two_connections_return_what_one_connection_returns(
                 "lost badge",
                 groups=groups,
                 config=config,
-                dense_sessions=second,
+                parallel=parallel,
             )
             assert [c.chunk_id for c in two.chunks] == [c.chunk_id for c in one.chunks]
             readable = {"a": 12, "b": 1}
             assert len(two.chunks) == min(6, sum(readable[g] for g in groups))
             assert {"keyword_ms", "dense_ms"} <= set(two.timings_ms)
+    assert parallel.in_flight == 0
+
+
+async def test_a_second_connection_is_lent_only_while_few_retrievals_run(
+    engine: AsyncEngine,
+) -> None:
+    parallel = ParallelLegs(async_sessionmaker(engine), max_in_flight=2)
+    async with parallel.lend() as first, parallel.lend() as second, parallel.lend() as third:
+        assert first is not None and second is not None and first is not second
+        assert third is None  # a third concurrent retrieval runs its legs in turn
+        assert parallel.in_flight == 3
+    assert parallel.in_flight == 0
+    with pytest.raises(RuntimeError):
+        async with parallel.lend():
+            raise RuntimeError("a failing retrieval still returns its slot")
+    assert parallel.in_flight == 0
+    async with ParallelLegs(async_sessionmaker(engine), max_in_flight=0).lend() as never:
+        assert never is None
+    with pytest.raises(ValueError, match="max_in_flight"):
+        ParallelLegs(async_sessionmaker(engine), max_in_flight=-1)
