@@ -19,7 +19,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import app.main
 from app.chat.service import ChatDeps
@@ -142,8 +142,10 @@ async def test_planted_personal_data_never_leaks_anywhere(
 
     llm = RecordingLlm(_quoting_llm)
 
-    def chat_deps_with_fake_llm(s: Settings, m: Models) -> ChatDeps:
-        return build_chat_deps(s, m, llm_transport=llm.transport)
+    def chat_deps_with_fake_llm(
+        s: Settings, m: Models, *, session_factory: async_sessionmaker[AsyncSession] | None = None
+    ) -> ChatDeps:
+        return build_chat_deps(s, m, llm_transport=llm.transport, session_factory=session_factory)
 
     monkeypatch.setattr(app.main, "build_chat_deps", chat_deps_with_fake_llm)
     await activate_version(db_session, answerer="llm")
