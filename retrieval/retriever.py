@@ -5,8 +5,8 @@ This is the single entry point the chat use case and the search API call.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Sequence
+from contextlib import nullcontext
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -136,7 +136,7 @@ async def retrieve(
 
     embedding = asyncio.ensure_future(embed())
     try:
-        async with _second_connection(parallel) as second:
+        async with parallel.lend() if parallel else nullcontext() as second:
             dense, keyword, leg_timings = await search_legs(
                 session,
                 embedding,
@@ -174,15 +174,6 @@ async def retrieve(
     )
     timings["total_ms"] = (time.perf_counter() - started) * 1000
     return RetrievalResult(chunks=chunks, confidence=confidence, timings_ms=timings)
-
-
-@asynccontextmanager
-async def _second_connection(parallel: ParallelLegs | None) -> AsyncIterator[AsyncSession | None]:
-    if parallel is None:
-        yield None
-        return
-    async with parallel.lend() as session:
-        yield session
 
 
 def _to_chunk(hit: FusedHit, row: dict[str, object]) -> RetrievedChunk:

@@ -100,14 +100,27 @@ def _json(value: dict[str, Any]) -> str:
     return json.dumps(value)
 
 
+def _validate(config: dict[str, Any]) -> None:
+    prompts = config.get("prompts", {})
+    if not all(isinstance(v, str) and v.strip() for v in prompts.values()):
+        raise InvalidInput("every prompt template must be non-empty text", field="changes")
+    try:
+        _from_row(uuid.uuid4(), 0, config)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"invalid settings: {error}", field="changes") from error
+
+
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('assistant_versions'))")
 
 
 async def create_version(
     session: AsyncSession, config: dict[str, Any], *, description: str, activate: bool
 ) -> int:
-    """Store a new immutable version (validated first); optionally make it the active one."""
-    _from_row(uuid.uuid4(), 0, config)  # raises on unknown or malformed settings
+    """Store a new immutable version (validated first); optionally make it the active one.
+
+    Raises ``InvalidInput`` naming the problem when ``config`` is not a loadable version.
+    """
+    _validate(config)
     await session.execute(_LOCK)  # numbers and the active flag change one writer at a time
     number = int(
         (
@@ -159,23 +172,6 @@ class VersionSummary:
     config: dict[str, Any]
 
 
-def validate_config(config: dict[str, Any]) -> None:
-    """Raise ``InvalidInput`` naming the problem when ``config`` is not a loadable version."""
-    unknown = sorted(set(config) - set(SECTIONS))
-    if unknown:
-        raise InvalidInput(f"unknown version sections: {', '.join(unknown)}", field="changes")
-    for section in SECTIONS:
-        if not isinstance(config.get(section, {}), dict):
-            raise InvalidInput(f"{section} must be an object", field="changes")
-    prompts = config.get("prompts", {})
-    if not all(isinstance(v, str) and v.strip() for v in prompts.values()):
-        raise InvalidInput("every prompt template must be non-empty text", field="changes")
-    try:
-        _from_row(uuid.uuid4(), 0, config)
-    except (TypeError, ValueError) as error:
-        raise InvalidInput(f"invalid settings: {error}", field="changes") from error
-
-
 def with_changes(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """``base`` with each section's keys replaced by ``changes`` (sections merge, keys replace)."""
     merged = {section: dict(base.get(section, {})) for section in SECTIONS}
@@ -210,15 +206,13 @@ async def create_from_active(
     row = (
         await session.execute(text("SELECT config FROM assistant_versions WHERE is_active LIMIT 1"))
     ).first()
-    config = with_changes(
-        row[0] if row is not None else default_config(), changes
-    )  # no active row: a concurrent first start
-    validate_config(config)
+    config = with_changes(row[0] if row is not None else default_config(), changes)
     return await create_version(session, config, description=description.strip(), activate=activate)
 
 
 async def activate_version(session: AsyncSession, number: int) -> None:
     """Make version ``number`` the active one (also how a rollback is done); ``NotFound`` if none."""
+    await session.execute(_LOCK)
     exists = (
         await session.execute(
             text("SELECT 1 FROM assistant_versions WHERE number = :n"), {"n": number}
@@ -226,7 +220,6 @@ async def activate_version(session: AsyncSession, number: int) -> None:
     ).first()
     if exists is None:
         raise NotFound(f"no assistant version {number}")
-    await session.execute(_LOCK)
     await session.execute(
         text("UPDATE assistant_versions SET is_active = (number = :n)"), {"n": number}
     )
