@@ -40,12 +40,12 @@ async def search_legs(
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    limit = config.exact_below + 1
+    limit, share = config.exact_below + 1, config.broad_share
     if readable_counts is None:
-        readable = await count_readable(session, groups=groups, limit=limit)
+        readable = await count_readable(session, groups=groups, limit=limit, share=share)
     else:
-        readable = await readable_counts.count(session, groups=groups, limit=limit)
-    few = readable <= config.exact_below
+        readable = await readable_counts.count(session, groups=groups, limit=limit, share=share)
+    few = readable.few(config)
     timings["count_ms"] = (time.perf_counter() - started) * 1000
 
     async def keyword_leg() -> list[Hit]:
@@ -75,7 +75,7 @@ async def search_legs(
             query_vector,
             groups=groups,
             k=config.dense_candidates,
-            ef_search=config.ef_search,
+            ef_search=readable.ef_search(config),
             exact=few,
         )
         timings["dense_ms"] = (time.perf_counter() - mark) * 1000

@@ -12,15 +12,23 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from retrieval.types import Hit
+from retrieval.types import Hit, Readable
 
 # How many readable chunks, counted up to a limit (the GIN index on ``access`` answers
-# this quickly when the set is small; when it is large, the scan stops at the limit).
+# this quickly when the set is small; when it is large, the scan stops at the limit), and how
+# many chunks the corpus holds. The limit is ``:limit`` or ``:share`` of the corpus if larger.
 _READABLE = text(
     """
-    SELECT count(*) FROM (
-        SELECT 1 FROM chunks WHERE access && CAST(:groups AS varchar[]) LIMIT :limit
-    ) AS readable
+    WITH corpus AS (SELECT COALESCE(max(chunk_count), 0) AS n FROM corpus_stats WHERE id = 1)
+    SELECT (
+        SELECT count(*) FROM (
+            SELECT 1 FROM chunks WHERE access && CAST(:groups AS varchar[])
+            LIMIT (
+                SELECT GREATEST(CAST(:limit AS bigint), CAST(ceil(CAST(:share AS float8) * n) AS bigint))
+                FROM corpus
+            )
+        ) AS readable
+    ), (SELECT n FROM corpus)
     """
 )
 
@@ -134,12 +142,16 @@ def vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
 
 
-async def count_readable(session: AsyncSession, *, groups: Sequence[str], limit: int) -> int:
-    """Readable chunks for ``groups``, counted up to ``limit`` (so it is cheap when many)."""
+async def count_readable(
+    session: AsyncSession, *, groups: Sequence[str], limit: int, share: float = 0.0
+) -> Readable:
+    """Readable chunks for ``groups``, counted up to ``limit`` or ``share`` of the corpus
+    (whichever is larger, so the count is cheap when many are readable), and the corpus size."""
     if not groups:
-        return 0
-    result = await session.execute(_READABLE, {"groups": list(groups), "limit": limit})
-    return int(result.scalar_one())
+        return Readable(count=0, corpus=0)
+    params = {"groups": list(groups), "limit": limit, "share": float(share)}
+    row = (await session.execute(_READABLE, params)).one()
+    return Readable(count=int(row[0]), corpus=int(row[1]))
 
 
 async def vector_search(

@@ -16,7 +16,12 @@ class RetrievalConfig:
     """
 
     k: int = 8
-    dense_candidates: int = 50
+    # Candidates per leg before fusion. The dense leg takes 30: on SciFact train the hybrid
+    # measured the same with 30 dense + 50 keyword as with 50 + 50 (nDCG@10 0.735, held-out half
+    # 0.715 vs 0.713), and at a 10 % readable share of 100k chunks the filtered HNSW scan for 30
+    # took 8.8 ms instead of 15.5 (fewer iterative-scan rounds). The keyword leg's cost does not
+    # depend on k (it aggregates every posting of the query terms), so it keeps 50.
+    dense_candidates: int = 30
     keyword_candidates: int = 50
     fusion: Fusion = "zscore"
     rrf_k: int = 60
@@ -25,7 +30,12 @@ class RetrievalConfig:
     # Dense leg: HNSW breadth, and the readable-set size at or below which search is exact.
     # ef_search 400 on the m=24 graph: at 200 the dense leg was 35-40 % faster but recall@10
     # vs exact fell to 0.981 at a 10 % readable share of 100k chunks (200 queries), under 0.99.
+    # When at least ``broad_share`` of the corpus is readable the filter rejects few graph
+    # neighbours, and ``ef_search_broad`` 200 kept recall@10 at 0.9955 (50 %) and 0.997 (100 %)
+    # while saving about 3.5 ms of 8 per query.
     ef_search: int = 400
+    ef_search_broad: int = 200
+    broad_share: float = 0.5
     exact_below: int = 2000
     # Keyword leg: Okapi BM25 parameters, plus two speed guards that keep results exact
     # for the terms that matter: with more than ``max_query_terms`` terms, terms found in
@@ -53,7 +63,30 @@ class RetrievalConfig:
         config = cls(**data)  # type: ignore[arg-type]
         if config.fusion not in ("rrf", "zscore", "minmax"):
             raise ValueError(f"unknown fusion {config.fusion!r}")
+        positive = ("k", "dense_candidates", "keyword_candidates", "ef_search", "ef_search_broad")
+        for name in positive:
+            if getattr(config, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if not 0.0 < config.broad_share <= 1.0:
+            raise ValueError("broad_share must be above 0 and at most 1")
         return config
+
+
+@dataclass(frozen=True)
+class Readable:
+    """How many chunks a caller may read (``count``, counted only up to a limit) of ``corpus``."""
+
+    count: int
+    corpus: int
+
+    def few(self, config: RetrievalConfig) -> bool:
+        """Few enough for exact scans (the GIN index finds them)."""
+        return self.count <= config.exact_below
+
+    def ef_search(self, config: RetrievalConfig) -> int:
+        """HNSW breadth: narrower when most of the corpus is readable."""
+        broad = self.corpus > 0 and self.count >= config.broad_share * self.corpus
+        return config.ef_search_broad if broad else config.ef_search
 
 
 @dataclass(frozen=True)

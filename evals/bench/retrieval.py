@@ -15,6 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="train", help="SciFact qrels split")
     parser.add_argument("--candidates", type=int, default=300, help="chunks per leg (quality)")
     parser.add_argument(
+        "--dense-candidates",
+        type=int,
+        default=None,
+        help="dense leg only (quality; else --candidates)",
+    )
+    parser.add_argument(
         "--tune-bm25", action="store_true", help="grid-search k1/b on the tune half"
     )
     parser.add_argument("--chunks", type=int, default=100_000, help="corpus size (filtered)")

@@ -48,14 +48,16 @@ async def recall_at_10(
     for vector in vectors:
         async with AsyncSession(engine) as session:
             started = time.perf_counter()
-            readable = await count_readable(session, groups=groups, limit=config.exact_below + 1)
+            readable = await count_readable(
+                session, groups=groups, limit=config.exact_below + 1, share=config.broad_share
+            )
             ann = await vector_search(
                 session,
                 vector,
                 groups=groups,
                 k=10,
-                ef_search=config.ef_search,
-                exact=readable <= config.exact_below,
+                ef_search=readable.ef_search(config),
+                exact=readable.few(config),
             )
             times.append((time.perf_counter() - started) * 1000)
             exact = await vector_search(session, vector, groups=groups, k=10, exact=True)

@@ -127,7 +127,9 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
         tune_ids, held_ids = split_queries(qids)
         subsets = {"tune half": tune_ids, "held-out half": held_ids, "all": qids}
         base = replace(
-            RetrievalConfig(), dense_candidates=args.candidates, keyword_candidates=args.candidates
+            RetrievalConfig(),
+            dense_candidates=args.dense_candidates or args.candidates,
+            keyword_candidates=args.candidates,
         )
         best_bm25, best_ndcg = (base.bm25_k1, base.bm25_b), -1.0
         for k1, b in BM25_GRID if args.tune_bm25 else ((base.bm25_k1, base.bm25_b),):

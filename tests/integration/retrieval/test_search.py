@@ -14,8 +14,8 @@ from retrieval.analyzer import query_terms, term_frequencies
 from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
 from retrieval.retriever import retrieve
-from retrieval.search import keyword_search, vector_search
-from retrieval.types import RetrievalConfig
+from retrieval.search import count_readable, keyword_search, vector_search
+from retrieval.types import Readable, RetrievalConfig
 from tests.fakes import HashingEmbedder
 
 pytestmark = pytest.mark.integration
@@ -161,6 +161,26 @@ async def test_retrieve_collapses_near_duplicates_and_hides_unreadable(
     assert 0.0 <= result.confidence <= 1.0
 
 
+async def test_readable_count_reaches_the_broad_share_and_picks_the_hnsw_breadth(
+    db_session: AsyncSession,
+) -> None:
+    await _document(db_session, [f"shared memo {i}" for i in range(8)], ["everyone"])
+    await _document(db_session, ["hr memo one", "hr memo two"], ["hr"])
+    await db_session.commit()
+    config = RetrievalConfig(exact_below=1, ef_search=400, ef_search_broad=120, broad_share=0.5)
+    # The count stops at the larger of the limit and half of the corpus (5 of 10 chunks).
+    everyone = await count_readable(db_session, groups=["everyone"], limit=2, share=0.5)
+    assert everyone == Readable(count=5, corpus=10)
+    hr = await count_readable(db_session, groups=["hr"], limit=2, share=0.5)
+    assert hr == Readable(count=2, corpus=10)
+    assert not everyone.few(config) and not hr.few(config)
+    assert everyone.ef_search(config) == 120
+    assert hr.ef_search(config) == 400
+    assert await count_readable(db_session, groups=[], limit=2, share=0.5) == Readable(0, 0)
+    # An empty corpus is never broad.
+    assert Readable(count=0, corpus=0).ef_search(config) == 400
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -174,16 +194,20 @@ async def test_readable_counts_are_cached_per_groups_and_expire(db_session: Asyn
     await db_session.commit()
     clock = _Clock()
     counts = ReadableCounts(ttl_seconds=30, clock=clock)
-    assert await counts.count(db_session, groups=["hr", "everyone"], limit=100) == 2
+
+    async def count(groups: list[str], limit: int) -> int:
+        return (await counts.count(db_session, groups=groups, limit=limit)).count
+
+    assert await count(["hr", "everyone"], 100) == 2
     await _document(db_session, ["hr note three"], ["hr"])
     await db_session.commit()
     # Within the TTL the same group set (in any order) is answered from the cache...
-    assert await counts.count(db_session, groups=["everyone", "hr"], limit=100) == 2
+    assert await count(["everyone", "hr"], 100) == 2
     # ... another set or limit is counted, and after the TTL the count is fresh.
-    assert await counts.count(db_session, groups=["hr"], limit=2) == 2
-    assert await counts.count(db_session, groups=["hr"], limit=100) == 3
+    assert await count(["hr"], 2) == 2
+    assert await count(["hr"], 100) == 3
     clock.now = 31.0
-    assert await counts.count(db_session, groups=["everyone", "hr"], limit=100) == 3
+    assert await count(["everyone", "hr"], 100) == 3
     with pytest.raises(ValueError, match="ttl_seconds"):
         ReadableCounts(ttl_seconds=-1)
 

@@ -52,3 +52,9 @@ def test_config_round_trips_and_rejects_unknown_keys() -> None:
         RetrievalConfig.from_dict({"nope": 1})
     with pytest.raises(ValueError, match="unknown fusion"):
         RetrievalConfig.from_dict({"fusion": "max"})
+    with pytest.raises(ValueError, match="ef_search_broad must be at least 1"):
+        RetrievalConfig.from_dict({"ef_search_broad": 0})
+    with pytest.raises(ValueError, match="dense_candidates must be at least 1"):
+        RetrievalConfig.from_dict({"dense_candidates": -5})
+    with pytest.raises(ValueError, match="broad_share"):
+        RetrievalConfig.from_dict({"broad_share": 1.5})
