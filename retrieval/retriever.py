@@ -74,7 +74,7 @@ async def search_legs(
             dense_session or session,
             query_vector,
             groups=groups,
-            k=config.dense_candidates,
+            k=readable.dense_candidates(config),
             ef_search=readable.ef_search(config),
             exact=few,
         )

@@ -129,6 +129,7 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
         base = replace(
             RetrievalConfig(),
             dense_candidates=args.dense_candidates or args.candidates,
+            indexed_dense_candidates=args.dense_candidates or args.candidates,
             keyword_candidates=args.candidates,
         )
         best_bm25, best_ndcg = (base.bm25_k1, base.bm25_b), -1.0

@@ -176,6 +176,10 @@ async def test_readable_count_reaches_the_broad_share_and_picks_the_hnsw_breadth
     assert not everyone.few(config) and not hr.few(config)
     assert everyone.ef_search(config) == 120
     assert hr.ef_search(config) == 400
+    # Through the index the dense leg takes fewer candidates; exact scans keep them all.
+    config = RetrievalConfig(exact_below=1, dense_candidates=50, indexed_dense_candidates=30)
+    assert everyone.dense_candidates(config) == 30
+    assert Readable(count=1, corpus=10).dense_candidates(config) == 50
     assert await count_readable(db_session, groups=[], limit=2, share=0.5) == Readable(0, 0)
     # An empty corpus is never broad.
     assert Readable(count=0, corpus=0).ef_search(config) == 400
