@@ -16,7 +16,14 @@ from retrieval.embeddings import Embedder, embed_query
 from retrieval.fusion import FusedHit, fuse, retrieval_confidence
 from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
-from retrieval.search import count_readable, keyword_search, load_chunks, vector_search
+from retrieval.search import (
+    count_readable,
+    dense_scores,
+    keyword_scores,
+    keyword_search,
+    load_chunks,
+    vector_search,
+)
 from retrieval.types import Hit, RetrievalConfig, RetrievalResult, RetrievedChunk
 
 
@@ -92,6 +99,44 @@ async def search_legs(
     return dense, keyword, timings
 
 
+async def complete_legs(
+    session: AsyncSession,
+    query_vector: Sequence[float],
+    query: str,
+    dense: Sequence[Hit],
+    keyword: Sequence[Hit],
+    *,
+    groups: Sequence[str],
+    config: RetrievalConfig,
+) -> tuple[list[Hit], list[Hit]]:
+    """Both legs over the union of their candidates, best first: a candidate that one leg did
+    not return gets that leg's exact score (cosine, or BM25 with 0 for no query term) instead
+    of the leg's floor, so fusion compares real evidence on both sides."""
+    in_dense = {hit.chunk_id for hit in dense}
+    in_keyword = {hit.chunk_id for hit in keyword}
+    dense_extra = await dense_scores(
+        session,
+        query_vector,
+        [hit.chunk_id for hit in keyword if hit.chunk_id not in in_dense],
+        groups=groups,
+    )
+    keyword_extra = await keyword_scores(
+        session,
+        query_terms(query),
+        [hit.chunk_id for hit in dense if hit.chunk_id not in in_keyword],
+        groups=groups,
+        k1=config.bm25_k1,
+        b=config.bm25_b,
+        max_terms=config.max_query_terms,
+        max_df_ratio=config.max_df_ratio,
+    )
+    return _best_first([*dense, *dense_extra]), _best_first([*keyword, *keyword_extra])
+
+
+def _best_first(hits: Sequence[Hit]) -> list[Hit]:
+    return sorted(hits, key=lambda hit: (-hit.score, str(hit.chunk_id)))
+
+
 async def given(vector: Sequence[float]) -> Sequence[float]:
     """An already computed query vector, as ``search_legs`` takes it."""
     return vector
@@ -150,7 +195,14 @@ async def retrieve(
         if not embedding.done():
             embedding.cancel()
     timings.update(leg_timings)
-    fused = fuse_legs(dense, keyword, config)
+    fused_dense, fused_keyword = dense, keyword
+    if config.complete_scores:
+        mark = time.perf_counter()
+        fused_dense, fused_keyword = await complete_legs(
+            session, await embedding, query, dense, keyword, groups=groups, config=config
+        )
+        timings["complete_ms"] = (time.perf_counter() - mark) * 1000
+    fused = fuse_legs(fused_dense, fused_keyword, config)
     rows = await load_chunks(
         session, [hit.chunk_id for hit in fused[: config.k * 3]], groups=groups
     )

@@ -133,6 +133,28 @@ _KEYWORD_READABLE = text(
     """
 )
 
+# Exact scores of given chunks (the other leg's candidates), each re-checked for access.
+_DENSE_OF = text(
+    """
+    SELECT id, 1 - (embedding <=> CAST(:query AS vector)) AS similarity
+    FROM chunks
+    WHERE id = ANY(:ids) AND access && CAST(:groups AS varchar[])
+    """
+)
+
+_READABLE_OF = text(
+    "SELECT id FROM chunks WHERE id = ANY(:ids) AND access && CAST(:groups AS varchar[])"
+)
+
+_KEYWORD_OF = text(
+    "WITH given AS MATERIALIZED ("
+    " SELECT id FROM chunks WHERE id = ANY(:ids) AND access && CAST(:groups AS varchar[])),"
+    + _SCORED.format(restrict=" AND p.chunk_id IN (SELECT id FROM given)")
+    + """
+    SELECT g.id, COALESCE(s.score, 0) FROM given g LEFT JOIN scored s ON s.chunk_id = g.id
+    """
+)
+
 # A capped pass that comes back short widens its cap this many times before the exact pass.
 _CAP_WIDENING = 10
 
@@ -199,6 +221,32 @@ def select_terms(
     return [(term, _idf(df, n)) for term, df in kept]
 
 
+async def _bm25_params(
+    session: AsyncSession,
+    terms: Sequence[str],
+    *,
+    k1: float,
+    b: float,
+    max_terms: int,
+    max_df_ratio: float,
+) -> dict[str, object] | None:
+    """The chosen terms with their idf, avgdl, k1 and b; None when no term is in the corpus."""
+    rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
+    if not rows:
+        return None
+    n, avgdl = int(rows[0][2]), float(rows[0][3])
+    chosen = select_terms(
+        [(str(r[0]), int(r[1])) for r in rows], n, max_terms=max_terms, max_df_ratio=max_df_ratio
+    )
+    return {
+        "terms": [t for t, _ in chosen],
+        "idfs": [idf for _, idf in chosen],
+        "avgdl": avgdl,
+        "k1": k1,
+        "b": b,
+    }
+
+
 async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval setting
     session: AsyncSession,
     terms: Sequence[str],
@@ -221,23 +269,12 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
     """
     if not groups or not terms or k <= 0:
         return []
-    rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
-    if not rows:
-        return []
-    n, avgdl = int(rows[0][2]), float(rows[0][3])
-    chosen = select_terms(
-        [(str(r[0]), int(r[1])) for r in rows], n, max_terms=max_terms, max_df_ratio=max_df_ratio
+    bm25 = await _bm25_params(
+        session, terms, k1=k1, b=b, max_terms=max_terms, max_df_ratio=max_df_ratio
     )
-    params = {
-        "terms": [t for t, _ in chosen],
-        "idfs": [idf for _, idf in chosen],
-        "avgdl": avgdl,
-        "groups": list(groups),
-        "k": k,
-        "k1": k1,
-        "b": b,
-        "cap": max(scan_cap, k),
-    }
+    if bm25 is None:
+        return []
+    params = {**bm25, "groups": list(groups), "k": k, "cap": max(scan_cap, k)}
     if few_readable:
         found = (await session.execute(_KEYWORD_READABLE, params)).all()
         return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
@@ -250,6 +287,49 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
             return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
     found = (await session.execute(_KEYWORD_FILTERED, params)).all()
     return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
+
+
+async def dense_scores(
+    session: AsyncSession,
+    query_vector: Sequence[float],
+    chunk_ids: Sequence[uuid.UUID],
+    *,
+    groups: Sequence[str],
+) -> list[Hit]:
+    """Exact cosine similarity of the given chunks that ``groups`` may read (any order)."""
+    if not groups or not chunk_ids:
+        return []
+    params = {"query": vector_literal(query_vector), "ids": list(chunk_ids), "groups": list(groups)}
+    rows = (await session.execute(_DENSE_OF, params)).all()
+    return [Hit(chunk_id=row[0], score=float(row[1])) for row in rows]
+
+
+async def keyword_scores(  # noqa: PLR0913 - each knob is a stored retrieval setting
+    session: AsyncSession,
+    terms: Sequence[str],
+    chunk_ids: Sequence[uuid.UUID],
+    *,
+    groups: Sequence[str],
+    k1: float,
+    b: float,
+    max_terms: int,
+    max_df_ratio: float,
+) -> list[Hit]:
+    """Exact BM25 of the given chunks that ``groups`` may read, as ``keyword_search`` scores
+    them (any order); a readable chunk without any query term scores 0."""
+    if not groups or not chunk_ids:
+        return []
+    bm25 = None
+    if terms:
+        bm25 = await _bm25_params(
+            session, terms, k1=k1, b=b, max_terms=max_terms, max_df_ratio=max_df_ratio
+        )
+    params = {"ids": list(chunk_ids), "groups": list(groups)}
+    if bm25 is None:
+        rows = (await session.execute(_READABLE_OF, params)).all()
+        return [Hit(chunk_id=row[0], score=0.0) for row in rows]
+    rows = (await session.execute(_KEYWORD_OF, {**params, **bm25})).all()
+    return [Hit(chunk_id=row[0], score=float(row[1])) for row in rows]
 
 
 async def load_chunks(

@@ -21,6 +21,9 @@ class QueryLegs:
     dense: DocList
     keyword: DocList
     top_similarity: float | None
+    # The legs as fusion sees them when each also scored the other's candidates (None: as is).
+    fusion_dense: DocList | None = None
+    fusion_keyword: DocList | None = None
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,10 @@ def collapse_to_docs(hits: Sequence[tuple[str, float]]) -> DocList:
 
 
 def fused_ranking(legs: QueryLegs, choice: FusionChoice) -> list[str]:
+    dense = legs.dense if legs.fusion_dense is None else legs.fusion_dense
+    keyword = legs.keyword if legs.fusion_keyword is None else legs.fusion_keyword
     ranked = fuse_scores(
-        [(legs.dense, choice.dense_weight), (legs.keyword, choice.keyword_weight)],
+        [(dense, choice.dense_weight), (keyword, choice.keyword_weight)],
         method=choice.method,
         rrf_k=choice.rrf_k,
     )

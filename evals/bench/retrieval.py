@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dense leg only (quality; else --candidates)",
     )
     parser.add_argument(
+        "--complete-scores",
+        action="store_true",
+        help="each leg also scores the other's candidates before fusion",
+    )
+    parser.add_argument(
         "--tune-bm25", action="store_true", help="grid-search k1/b on the tune half"
     )
     parser.add_argument("--chunks", type=int, default=100_000, help="corpus size (filtered)")

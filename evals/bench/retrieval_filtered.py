@@ -134,7 +134,7 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
     qids = sorted(data.queries)[: args.queries]
     texts = [data.queries[q] for q in qids]
     qvecs = [v.tolist() for v in embed_cached(embedder, texts, data_dir=settings.data_dir)]
-    config = RetrievalConfig()
+    config = RetrievalConfig(complete_scores=args.complete_scores)
     engine = make_engine(url, pool_size=max(args.clients, 2))
     report: dict[str, Any] = {"chunks": corpus.chunks, "queries": len(qids), "rows": []}
     try:

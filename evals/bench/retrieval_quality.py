@@ -18,6 +18,7 @@ from app.db.session import make_engine
 from app.resources import load_models
 from evals.bench.fusion_tuning import (
     Calibration,
+    DocList,
     FusionChoice,
     QueryLegs,
     calibration_error,
@@ -32,9 +33,9 @@ from evals.bench.scratch_db import scratch_database
 from evals.datasets_scifact import SciFact, load_scifact
 from evals.embedding_cache import embed_cached
 from retrieval.embeddings import Embedder
-from retrieval.retriever import given, search_legs
+from retrieval.retriever import complete_legs, given, search_legs
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
-from retrieval.types import RetrievalConfig
+from retrieval.types import Hit, RetrievalConfig
 
 BASELINES = (FusionChoice("rrf", 1.0, 1.0, 60), FusionChoice("minmax", 0.5, 0.5))
 BM25_GRID = ((0.9, 0.4), (1.2, 0.75), (1.2, 0.5), (1.5, 0.75), (0.9, 0.6), (1.5, 0.5))
@@ -59,11 +60,28 @@ async def run_legs(
             dense, keyword, _ = await search_legs(
                 session, given(vectors[query_id]), query, groups=[EVERYONE], config=config
             )
+            full_dense, full_keyword = dense, keyword
+            if config.complete_scores:
+                full_dense, full_keyword = await complete_legs(
+                    session,
+                    vectors[query_id],
+                    query,
+                    dense,
+                    keyword,
+                    groups=[EVERYONE],
+                    config=config,
+                )
+
+        def docs(hits: list[Hit]) -> DocList:
+            return collapse_to_docs([(chunk_doc[h.chunk_id], h.score) for h in hits])
+
         out[query_id] = QueryLegs(
             query_id=query_id,
-            dense=collapse_to_docs([(chunk_doc[h.chunk_id], h.score) for h in dense]),
-            keyword=collapse_to_docs([(chunk_doc[h.chunk_id], h.score) for h in keyword]),
+            dense=docs(dense),
+            keyword=docs(keyword),
             top_similarity=dense[0].score if dense else None,
+            fusion_dense=docs(full_dense) if config.complete_scores else None,
+            fusion_keyword=docs(full_keyword) if config.complete_scores else None,
         )
     return out
 
@@ -131,6 +149,7 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
             dense_candidates=args.dense_candidates or args.candidates,
             indexed_dense_candidates=args.dense_candidates or args.candidates,
             keyword_candidates=args.candidates,
+            complete_scores=args.complete_scores,
         )
         best_bm25, best_ndcg = (base.bm25_k1, base.bm25_b), -1.0
         for k1, b in BM25_GRID if args.tune_bm25 else ((base.bm25_k1, base.bm25_b),):
@@ -149,7 +168,9 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
         choice, tuned_ndcg = tune([legs[q] for q in tune_ids], data.qrels)
         print(
             f"\nSciFact {args.split}: {len(qids)} queries; BM25 k1={best_bm25[0]} b={best_bm25[1]}; "
-            f"tuned fusion: {choice.label()} (tune-half nDCG@10 {tuned_ndcg:.3f})\n"
+            f"tuned fusion (hybrid): {choice.label()} (tune-half nDCG@10 {tuned_ndcg:.3f}); "
+            f"deployed: the version's {base.fusion} {base.dense_weight:.2f}:{base.keyword_weight:.2f}"
+            f"{', complete scores' if base.complete_scores else ''}\n"
         )
         print(
             "| method | "
@@ -180,6 +201,17 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
                 report,
             )
         )
+        deployed = FusionChoice(base.fusion, base.dense_weight, base.keyword_weight, base.rrf_k)
+        print(
+            _row(
+                "deployed",
+                legs,
+                subsets,
+                data,
+                lambda x: fused_ranking(x, deployed),
+                report,
+            )
+        )
         default = Calibration(
             base.confidence_midpoint, base.confidence_slope, base.confidence_agreement_bonus
         )
@@ -193,6 +225,7 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
                 f"agreement {cal.agreement_bonus:.2f} -> held-out ECE {ece:.3f}, Brier {brier:.3f}"
             )
         report["hybrid_fusion"] = choice.label()
+        report["deployed_fusion"] = deployed.label()
         report["bm25"]["k1_b"] = f"{best_bm25[0]} {best_bm25[1]}"
     finally:
         await engine.dispose()

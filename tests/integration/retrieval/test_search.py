@@ -3,6 +3,7 @@
 import math
 import uuid
 from collections import Counter
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -13,8 +14,14 @@ from ingestion.chunking import content_hash
 from retrieval.analyzer import query_terms, term_frequencies
 from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
-from retrieval.retriever import retrieve
-from retrieval.search import count_readable, keyword_search, vector_search
+from retrieval.retriever import complete_legs, retrieve
+from retrieval.search import (
+    count_readable,
+    dense_scores,
+    keyword_scores,
+    keyword_search,
+    vector_search,
+)
 from retrieval.types import Readable, RetrievalConfig
 from tests.fakes import HashingEmbedder
 
@@ -118,6 +125,53 @@ async def test_keyword_search_is_okapi_bm25_and_respects_access(db_session: Asyn
     assert len(only_hr) == 1
 
 
+async def test_given_chunks_score_as_the_legs_score_them_and_only_if_readable(
+    db_session: AsyncSession,
+) -> None:
+    """Fill-in scores equal what each leg's own search gives, 0 BM25 without a query term,
+    and nothing for a chunk the caller may not read."""
+    texts = ["rotterdam parking permit", "rotterdam canteen menu", "annual leave rules"]
+    await _document(db_session, texts, ["everyone"])
+    secret = await _document(db_session, ["rotterdam parking for hr"], ["hr"])
+    await db_session.commit()
+    rows = (await db_session.execute(text("SELECT id, document_id FROM chunks"))).all()
+    everyone = [r[0] for r in rows if r[1] != secret]
+    hidden = [r[0] for r in rows if r[1] == secret]
+    query = "rotterdam parking"
+    vector = EMBEDDER.embed([query])[0].tolist()
+    knobs: dict[str, Any] = {"k1": 1.2, "b": 0.5, "max_terms": 4, "max_df_ratio": 1.0}
+    searched = await keyword_search(
+        db_session, query_terms(query), groups=["everyone"], k=10, **knobs
+    )
+    given = await keyword_scores(
+        db_session, query_terms(query), [*everyone, *hidden], groups=["everyone"], **knobs
+    )
+    by_id = {h.chunk_id: h.score for h in given}
+    assert set(by_id) == set(everyone)
+    assert {h.chunk_id: pytest.approx(h.score) for h in searched} == {
+        k: v for k, v in by_id.items() if v > 0
+    }
+    assert sorted(by_id.values()).count(0.0) == 1  # "annual leave rules" has no query term
+    dense = await vector_search(db_session, vector, groups=["everyone"], k=10, exact=True)
+    cosines = await dense_scores(db_session, vector, [*everyone, *hidden], groups=["everyone"])
+    assert {h.chunk_id: pytest.approx(h.score) for h in dense} == {
+        h.chunk_id: h.score for h in cosines
+    }
+    assert await dense_scores(db_session, vector, hidden, groups=["everyone"]) == []
+    assert await keyword_scores(db_session, [], hidden, groups=["everyone"], **knobs) == []
+    # Each leg ends up over the union of candidates, best first, with its exact scores.
+    config = RetrievalConfig(bm25_k1=1.2, bm25_b=0.5, max_df_ratio=1.0)
+    full_dense, full_keyword = await complete_legs(
+        db_session, vector, query, dense[:1], searched[:1], groups=["everyone"], config=config
+    )
+    union = {dense[0].chunk_id, searched[0].chunk_id}
+    for leg, exact in ((full_dense, cosines), (full_keyword, given)):
+        assert {h.chunk_id for h in leg} == union
+        assert [h.score for h in leg] == sorted((h.score for h in leg), reverse=True)
+        scores = {h.chunk_id: h.score for h in exact}
+        assert all(h.score == pytest.approx(scores[h.chunk_id]) for h in leg)
+
+
 async def test_every_keyword_path_returns_the_same_exact_ranking(db_session: AsyncSession) -> None:
     """Small-set scoring, capped, widened cap and the exact pass agree under any filter."""
     for i in range(30):
@@ -138,8 +192,9 @@ async def test_every_keyword_path_returns_the_same_exact_ranking(db_session: Asy
         assert [h.chunk_id for h in runs[-1]] == [h.chunk_id for h in runs[2]]
 
 
+@pytest.mark.parametrize("complete_scores", [False, True])
 async def test_retrieve_collapses_near_duplicates_and_hides_unreadable(
-    db_session: AsyncSession,
+    db_session: AsyncSession, complete_scores: bool
 ) -> None:
     body = "The Rotterdam office is open from 07:30 to 19:00 on working days for all staff"
     await _document(
@@ -152,13 +207,17 @@ async def test_retrieve_collapses_near_duplicates_and_hides_unreadable(
         EMBEDDER,
         "When is the Rotterdam office open?",
         groups=["everyone"],
-        config=RetrievalConfig(k=5),
+        config=RetrievalConfig(k=5, complete_scores=complete_scores),
     )
     texts = [c.text for c in result.chunks]
     assert texts[0].startswith("The Rotterdam office is open")
     assert sum(t.startswith("The Rotterdam office is open") for t in texts) == 1
     assert not any("4711" in t for t in texts)
     assert 0.0 <= result.confidence <= 1.0
+    assert ("complete_ms" in result.timings_ms) == complete_scores
+    if complete_scores:  # every candidate carries both legs' scores
+        assert all(c.dense_score is not None for c in result.chunks)
+        assert all(c.keyword_score is not None for c in result.chunks)
 
 
 async def test_readable_count_reaches_the_broad_share_and_picks_the_hnsw_breadth(

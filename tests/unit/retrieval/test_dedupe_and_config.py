@@ -58,3 +58,6 @@ def test_config_round_trips_and_rejects_unknown_keys() -> None:
         RetrievalConfig.from_dict({"dense_candidates": -5})
     with pytest.raises(ValueError, match="broad_share"):
         RetrievalConfig.from_dict({"broad_share": 1.5})
+    with pytest.raises(ValueError, match="complete_scores must be true or false"):
+        RetrievalConfig.from_dict({"complete_scores": "yes"})
+    assert RetrievalConfig.from_dict({"complete_scores": True}).complete_scores
