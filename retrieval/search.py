@@ -146,11 +146,29 @@ _READABLE_OF = text(
     "SELECT id FROM chunks WHERE id = ANY(:ids) AND access && CAST(:groups AS varchar[])"
 )
 
+# BM25 of given chunks by primary-key probes, one per (chunk, query term): the LATERAL ... LIMIT 1
+# keeps the planner from scanning every posting of the terms and hash-joining them (measured at
+# 100k chunks, 80 chunks and the 4 commonest terms: 10.1 -> 2.0 ms, identical scores).
 _KEYWORD_OF = text(
-    "WITH given AS MATERIALIZED ("
-    " SELECT id FROM chunks WHERE id = ANY(:ids) AND access && CAST(:groups AS varchar[])),"
-    + _SCORED.format(restrict=" AND p.chunk_id IN (SELECT id FROM given)")
-    + """
+    """
+    WITH given AS MATERIALIZED (
+        SELECT id FROM chunks WHERE id = ANY(:ids) AND access && CAST(:groups AS varchar[])
+    ),
+    scored AS (
+        SELECT g.id AS chunk_id,
+               SUM(q.idf * p.tf * (prm.k1 + 1)
+                   / (p.tf + prm.k1 * (1 - prm.b + prm.b * p.dl / prm.avgdl))) AS score
+        FROM given g
+        CROSS JOIN unnest(CAST(:terms AS varchar[]), CAST(:idfs AS float8[])) AS q(term, idf)
+        CROSS JOIN (SELECT CAST(:k1 AS float8) AS k1, CAST(:b AS float8) AS b,
+                           CAST(:avgdl AS float8) AS avgdl) AS prm
+        CROSS JOIN LATERAL (
+            SELECT c.tf, c.dl FROM chunk_terms c
+            WHERE c.term = q.term AND c.chunk_id = g.id
+            LIMIT 1
+        ) AS p
+        GROUP BY g.id
+    )
     SELECT g.id, COALESCE(s.score, 0) FROM given g LEFT JOIN scored s ON s.chunk_id = g.id
     """
 )
