@@ -2,8 +2,8 @@
 
 RRF (Cormack et al., 2009) adds ``weight / (rrf_k + rank)`` per leg. ``zscore`` / ``minmax``
 normalise each leg's scores over its own candidates and add ``weight * normalised``; a
-candidate missing from a leg gets that leg's lowest normalised value. A version with ``complete_scores``
-spares that guess: each leg has then scored every candidate exactly
+candidate missing from a leg gets that leg's lowest normalised value. A version with
+``complete_scores`` spares that guess: each leg has then scored every candidate exactly
 (``retrieval.retriever.complete_legs``) before it gets here.
 """
 

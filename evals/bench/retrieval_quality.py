@@ -55,6 +55,10 @@ async def run_legs(
 ) -> dict[str, QueryLegs]:
     """Both legs for every query via ``retrieval.retriever.search_legs`` (the production SQL)."""
     out: dict[str, QueryLegs] = {}
+
+    def docs(hits: list[Hit]) -> DocList:
+        return collapse_to_docs([(chunk_doc[h.chunk_id], h.score) for h in hits])
+
     for query_id, query in data.queries.items():
         async with AsyncSession(engine) as session:
             dense, keyword, _ = await search_legs(
@@ -71,9 +75,6 @@ async def run_legs(
                     groups=[EVERYONE],
                     config=config,
                 )
-
-        def docs(hits: list[Hit]) -> DocList:
-            return collapse_to_docs([(chunk_doc[h.chunk_id], h.score) for h in hits])
 
         out[query_id] = QueryLegs(
             query_id=query_id,
