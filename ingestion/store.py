@@ -282,12 +282,16 @@ async def _insert_postings(
             columns["tfs"].append(tf)
             columns["dls"].append(length)
     if columns["terms"]:
+        await _register_access_sets(session, ids)
         await session.execute(
             text(
                 """
-                INSERT INTO chunk_terms (term, chunk_id, tf, dl)
-                SELECT * FROM unnest(CAST(:terms AS varchar[]), CAST(:ids AS uuid[]),
-                                     CAST(:tfs AS int[]), CAST(:dls AS int[]))
+                INSERT INTO chunk_terms (term, chunk_id, tf, dl, access_set)
+                SELECT u.term, u.id, u.tf, u.dl, a.id
+                FROM unnest(CAST(:terms AS varchar[]), CAST(:ids AS uuid[]),
+                            CAST(:tfs AS int[]), CAST(:dls AS int[])) AS u(term, id, tf, dl)
+                JOIN chunks c ON c.id = u.id
+                JOIN access_sets a ON a.key = access_key(c.access)
                 """
             ),
             columns,
@@ -316,8 +320,46 @@ async def _insert_postings(
 async def update_document_access(
     session: AsyncSession, document_id: uuid.UUID, access: Sequence[str]
 ) -> None:
-    """Change who may read a document's chunks: immediate, no re-embedding."""
+    """Change who may read a document's chunks, and their postings' copy of the rule, in the
+    caller's transaction: immediate, no re-embedding."""
     await session.execute(
         text("UPDATE chunks SET access = CAST(:access AS varchar[]) WHERE document_id = :doc"),
         {"doc": document_id, "access": list(access)},
+    )
+    await session.execute(
+        text(
+            "INSERT INTO access_sets (access) VALUES (CAST(:access AS varchar[])) "
+            "ON CONFLICT (key) DO NOTHING"
+        ),
+        {"access": list(access)},
+    )
+    await session.execute(
+        text(
+            """
+            UPDATE chunk_terms p SET access_set = a.id
+            FROM chunks c JOIN access_sets a ON a.key = access_key(c.access)
+            WHERE c.document_id = :doc AND p.chunk_id = c.id AND p.access_set <> a.id
+            """
+        ),
+        {"doc": document_id},
+    )
+
+
+async def _register_access_sets(session: AsyncSession, chunk_ids: Sequence[uuid.UUID]) -> None:
+    """Give every access list of these chunks an ``access_sets`` row (postings name it).
+
+    Inserted in key order, so two writers adding the same new lists cannot deadlock.
+    """
+    if not chunk_ids:
+        return
+    await session.execute(
+        text(
+            """
+            INSERT INTO access_sets (access)
+            SELECT access FROM (SELECT DISTINCT access FROM chunks WHERE id = ANY(:ids)) AS d
+            ORDER BY access_key(access)
+            ON CONFLICT (key) DO NOTHING
+            """
+        ),
+        {"ids": list(chunk_ids)},
     )

@@ -56,12 +56,13 @@ class RetrievalConfig:
     # Keyword leg: Okapi BM25 parameters, plus two speed guards that keep results exact
     # for the terms that matter: with more than ``max_query_terms`` terms, terms found in
     # more than ``max_df_ratio`` of chunks are skipped; ``keyword_scan_cap`` bounds the
-    # unfiltered candidates before the access check (an exact filtered pass follows if short).
+    # candidates (scored from readable postings) checked against ``chunks.access``; an exact
+    # pass over every posting follows if short. 3000 -> 100 saved 1.5 ms at 100 % readable.
     bm25_k1: float = 1.2
     bm25_b: float = 0.5
     max_query_terms: int = 4
     max_df_ratio: float = 0.25
-    keyword_scan_cap: int = 3000
+    keyword_scan_cap: int = 100
     # Chunks whose texts overlap at least this much (word-shingle Jaccard) collapse to one.
     near_duplicate_jaccard: float = 0.9
     # Confidence = logistic(slope * (top cosine - midpoint) + agreement_bonus if legs agree).

@@ -24,6 +24,13 @@ HNSW_INDEX_SQL = (
     f"(embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
 )
 
+# The BM25 postings' covering index (migration 9e4c2b7a1f08 and bulk loads that rebuild it):
+# scoring reads (term) -> (chunk_id, tf, dl, access_set) from the index alone.
+BM25_INDEX_SQL = (
+    "CREATE INDEX IF NOT EXISTS ix_chunk_terms_term_covering ON chunk_terms (term) "
+    "INCLUDE (chunk_id, tf, dl, access_set)"
+)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

@@ -14,9 +14,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
@@ -175,16 +177,29 @@ class Chunk(Base):
     created_at: Mapped[datetime] = _created_at()
 
 
+class AccessSet(Base):
+    """Each distinct chunk access list once, named by a small id that postings carry."""
+
+    __tablename__ = "access_sets"
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    access: Mapped[list[str]] = mapped_column(_text_array())
+    # Unique on a digest (SQL function ``access_key``), not on the list itself: a long list
+    # would exceed a btree entry.
+    key: Mapped[str] = mapped_column(
+        String(32), Computed("access_key(access)", persisted=True), unique=True
+    )
+
+
 class ChunkTerm(Base):
     """BM25 postings: one row per (term, chunk) with the term frequency."""
 
     __tablename__ = "chunk_terms"
-    # Scoring reads (term) -> (chunk_id, tf, dl) with an index-only scan.
+    # Scoring reads (term) -> (chunk_id, tf, dl, access_set) with an index-only scan.
     __table_args__ = (
         Index(
             "ix_chunk_terms_term_covering",
             "term",
-            postgresql_include=["chunk_id", "tf", "dl"],
+            postgresql_include=["chunk_id", "tf", "dl", "access_set"],
         ),
     )
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -194,6 +209,10 @@ class ChunkTerm(Base):
     tf: Mapped[int] = mapped_column(Integer)
     # The chunk's length in terms, copied here so scoring needs no join before aggregation.
     dl: Mapped[int] = mapped_column(Integer)
+    # The chunk's access list (``access_sets.id``), copied for the same reason: the keyword
+    # leg scores only postings of readable chunks. ``ingestion.store`` keeps it equal to
+    # ``chunks.access`` in the transaction that sets either; results re-check ``chunks.access``.
+    access_set: Mapped[int] = mapped_column(Integer)
 
 
 class TermStat(Base):

@@ -9,12 +9,13 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import numpy as np
 from pgvector.asyncpg import register_vector
 
-from app.db.base import HNSW_INDEX_SQL
+from app.db.base import BM25_INDEX_SQL, HNSW_INDEX_SQL
 from ingestion.chunking import content_hash
 from retrieval.analyzer import term_frequencies
 
@@ -77,6 +78,7 @@ async def load_synthetic(
         )
         doc_ids = [uuid.uuid4() for _ in range(docs)]
         await _copy_documents(conn, doc_ids, source_id)
+        access_ids = await _access_sets(conn, access)
         chunk_rows: list[tuple[object, ...]] = []
         posting_rows: list[tuple[object, ...]] = []
         total_terms = 0
@@ -101,7 +103,10 @@ async def load_synthetic(
                     0.0,
                 )
             )
-            posting_rows.extend((term, chunk_id, tf, length) for term, tf in freq.items())
+            posting_rows.extend(
+                (term, chunk_id, tf, length, access_ids[tuple(access[i])])
+                for term, tf in freq.items()
+            )
         await conn.copy_records_to_table(
             "chunks",
             records=chunk_rows,
@@ -121,7 +126,9 @@ async def load_synthetic(
             ],
         )
         await conn.copy_records_to_table(
-            "chunk_terms", records=posting_rows, columns=["term", "chunk_id", "tf", "dl"]
+            "chunk_terms",
+            records=posting_rows,
+            columns=["term", "chunk_id", "tf", "dl", "access_set"],
         )
         await conn.execute(
             "INSERT INTO term_stats (term, df) SELECT term, count(*) FROM chunk_terms GROUP BY term"
@@ -135,14 +142,24 @@ async def load_synthetic(
         await conn.execute("SET maintenance_work_mem = '2GB'")
         await conn.execute("SET max_parallel_maintenance_workers = 2")
         await conn.execute(HNSW_INDEX_SQL, timeout=3600)
-        await conn.execute(
-            "CREATE INDEX ix_chunk_terms_term_covering ON chunk_terms (term) INCLUDE (chunk_id, tf, dl)"
-        )
+        await conn.execute(BM25_INDEX_SQL)
         indexed = time.perf_counter()
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
     return SyntheticCorpus(len(texts), loaded - started, indexed - loaded)
+
+
+async def _access_sets(conn: asyncpg.Connection, access: Sequence[list[str]]) -> dict[Any, int]:
+    """Each distinct access list's ``access_sets`` id (postings carry it), keyed as listed."""
+    await conn.execute("TRUNCATE access_sets")
+    distinct = sorted({tuple(a) for a in access})
+    await conn.executemany(
+        "INSERT INTO access_sets (access) VALUES ($1) ON CONFLICT (key) DO NOTHING",
+        [(list(a),) for a in distinct],
+    )
+    rows = await conn.fetch("SELECT id, access FROM access_sets")
+    return {tuple(r["access"]): int(r["id"]) for r in rows}
 
 
 async def _copy_documents(
