@@ -1,4 +1,5 @@
-"""Property: nothing of a document a user may not read reaches them, through any endpoint.
+"""Property: nothing of a document a user may not read reaches them, through any endpoint,
+and search finds every document they may read.
 
 Hypothesis draws whole scenarios (memberships, documents with access lists, then a sequence of
 questions, ACL changes and membership changes through the admin API); after every request the
@@ -148,6 +149,11 @@ async def _ask(
         )
         assert response.status_code == 200, response.text
         _assert_hidden(response.text, hidden, doc_ids)
+        # And nothing readable goes missing: every body shares the word "policy" with the
+        # question, so search (k=10, at most 6 documents) returns every readable one. A grant
+        # or membership change is effective on the next request too.
+        found = {r["document_id"] for r in response.json()["results"]}
+        assert found == {d for i, d in enumerate(doc_ids) if i not in hidden}, question
         return
     response = await world.client.post("/api/v1/chat", json={"message": question}, headers=headers)
     assert response.status_code == 200, response.text
