@@ -1,7 +1,6 @@
 """Both legs and the hybrid entry point on real Postgres + pgvector, under access filters."""
 
 import math
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -10,7 +9,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ingestion import store
-from ingestion.chunking import content_hash
 from retrieval.analyzer import query_terms, term_frequencies
 from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
@@ -23,57 +21,20 @@ from retrieval.search import (
     vector_search,
 )
 from retrieval.types import Readable, RetrievalConfig
-from tests.fakes import HashingEmbedder
+from tests.integration.retrieval.documents import EMBEDDER, insert_document
 
 pytestmark = pytest.mark.integration
-EMBEDDER = HashingEmbedder()
-
-
-async def _document(session: AsyncSession, texts: list[str], access: list[str]) -> uuid.UUID:
-    source_id = (await session.execute(text("SELECT id FROM sources LIMIT 1"))).scalar()
-    if source_id is None:
-        source_id = uuid.uuid4()
-        await session.execute(
-            text(
-                "INSERT INTO sources (id, name, kind, groups, pii_policy) "
-                "VALUES (:id, 'kb', 'upload', ARRAY['everyone'], 'keep')"
-            ),
-            {"id": source_id},
-        )
-    doc_id = uuid.uuid4()
-    await session.execute(
-        text(
-            "INSERT INTO documents (id, source_id, uri, title, file_path, size_bytes, content_hash, "
-            "status, chunks_done, chunks_total, attempts, flags) VALUES "
-            "(:id, :src, :uri, 'T', '', 0, 'h', 'ready', 0, 0, 0, '{}')"
-        ),
-        {"id": doc_id, "src": source_id, "uri": f"{doc_id}.md"},
-    )
-    vectors = EMBEDDER.embed(texts)
-    chunks = [
-        store.StoredChunk(
-            position=i,
-            text=t,
-            title="T",
-            heading_path="",
-            page=None,
-            content_hash=content_hash(t),
-            token_count=10,
-            embedding=vectors[i].tolist(),
-        )
-        for i, t in enumerate(texts)
-    ]
-    await store.insert_chunks(session, doc_id, chunks, access=access)
-    return doc_id
 
 
 async def test_vector_search_returns_min_k_readable_under_a_narrow_filter(
     db_session: AsyncSession,
 ) -> None:
-    await _document(
+    await insert_document(
         db_session, [f"public note number {i} about lunch" for i in range(60)], ["everyone"]
     )
-    secret = await _document(db_session, ["payroll secret alpha", "payroll secret beta"], ["hr"])
+    secret = await insert_document(
+        db_session, ["payroll secret alpha", "payroll secret beta"], ["hr"]
+    )
     await db_session.commit()
     query = EMBEDDER.embed(["lunch note"])[0].tolist()
     for exact in (False, True):
@@ -98,8 +59,8 @@ async def test_keyword_search_is_okapi_bm25_and_respects_access(db_session: Asyn
         "pears only",
         "stone fruit: plums",
     ]
-    await _document(db_session, texts, ["everyone"])
-    await _document(db_session, ["apples for hr eyes only"], ["hr"])
+    await insert_document(db_session, texts, ["everyone"])
+    await insert_document(db_session, ["apples for hr eyes only"], ["hr"])
     await db_session.commit()
     hits = await keyword_search(
         db_session,
@@ -131,8 +92,8 @@ async def test_given_chunks_score_as_the_legs_score_them_and_only_if_readable(
     """Fill-in scores equal what each leg's own search gives, 0 BM25 without a query term,
     and nothing for a chunk the caller may not read."""
     texts = ["rotterdam parking permit", "rotterdam canteen menu", "annual leave rules"]
-    await _document(db_session, texts, ["everyone"])
-    secret = await _document(db_session, ["rotterdam parking for hr"], ["hr"])
+    await insert_document(db_session, texts, ["everyone"])
+    secret = await insert_document(db_session, ["rotterdam parking for hr"], ["hr"])
     await db_session.commit()
     rows = (await db_session.execute(text("SELECT id, document_id FROM chunks"))).all()
     everyone = [r[0] for r in rows if r[1] != secret]
@@ -176,7 +137,9 @@ async def test_every_keyword_path_returns_the_same_exact_ranking(db_session: Asy
     """Small-set scoring, capped, widened cap and the exact pass agree under any filter."""
     for i in range(30):
         group = "rare" if i % 7 == 0 else "common"
-        await _document(db_session, [f"rotterdam office {'parking ' * (i % 4)}note {i}"], [group])
+        await insert_document(
+            db_session, [f"rotterdam office {'parking ' * (i % 4)}note {i}"], [group]
+        )
     await db_session.commit()
     terms = query_terms("rotterdam parking")
     for groups in (["rare"], ["common"], ["rare", "common"]):
@@ -192,82 +155,15 @@ async def test_every_keyword_path_returns_the_same_exact_ranking(db_session: Asy
         assert [h.chunk_id for h in runs[-1]] == [h.chunk_id for h in runs[2]]
 
 
-async def _postings_out_of_step(session: AsyncSession) -> int:
-    """Postings whose copy of the access rule differs from their chunk's."""
-    found = await session.execute(
-        text(
-            "SELECT count(*) FROM chunk_terms p JOIN chunks c ON c.id = p.chunk_id "
-            "JOIN access_sets a ON a.id = p.access_set WHERE a.access <> c.access"
-        )
-    )
-    return int(found.scalar_one())
-
-
-async def test_postings_follow_an_access_change_in_the_same_transaction(
-    db_session: AsyncSession,
-) -> None:
-    """The keyword leg scores readable postings only, so their access copy must move with the
-    chunks': a grant is found on the next search, a revocation hides the chunk at once."""
-    await _document(db_session, ["rotterdam office plans for everyone"], ["everyone"])
-    doc = await _document(db_session, ["rotterdam reorganisation plans"], ["board"])
-    await db_session.commit()
-    terms = query_terms("rotterdam plans")
-
-    async def readers(groups: list[str]) -> int:
-        return len(await keyword_search(db_session, terms, groups=groups, k=10, scan_cap=1))
-
-    assert (await readers(["board"]), await readers(["finance"])) == (1, 0)
-    await store.update_document_access(db_session, doc, ["finance", "hr"])
-    await db_session.commit()
-    assert await _postings_out_of_step(db_session) == 0
-    assert (await readers(["board"]), await readers(["finance"]), await readers(["hr"])) == (
-        0,
-        1,
-        1,
-    )
-    sets = (await db_session.execute(text("SELECT access FROM access_sets"))).scalars().all()
-    assert sorted(map(tuple, sets)) == [("board",), ("everyone",), ("finance", "hr")]
-
-
-async def test_a_posting_access_copy_out_of_step_never_shows_an_unreadable_chunk(
-    db_session: AsyncSession,
-) -> None:
-    """Results are re-checked against ``chunks.access``: postings that wrongly claim a chunk is
-    public only cost the capped pass its candidates; a wider pass still fills ``k``."""
-    for i in range(4):
-        await _document(db_session, [f"rotterdam parking note {i}"], ["everyone"])
-    secret = await _document(db_session, ["rotterdam parking parking parking code"], ["hr"])
-    await db_session.commit()
-    await db_session.execute(
-        text(
-            "UPDATE chunk_terms p SET access_set = (SELECT id FROM access_sets "
-            "WHERE access = ARRAY['everyone']::varchar[]) "
-            "FROM chunks c WHERE c.id = p.chunk_id AND c.document_id = :doc"
-        ),
-        {"doc": secret},
-    )
-    await db_session.commit()
-    assert await _postings_out_of_step(db_session) > 0
-    terms = query_terms("rotterdam parking")
-    for cap in (1, 400):
-        hits = await keyword_search(db_session, terms, groups=["everyone"], k=4, scan_cap=cap)
-        rows = await db_session.execute(
-            text("SELECT count(*) FROM chunks WHERE id = ANY(:ids) AND document_id = :doc"),
-            {"ids": [h.chunk_id for h in hits], "doc": secret},
-        )
-        assert rows.scalar_one() == 0
-        assert len(hits) == 4
-
-
 @pytest.mark.parametrize("complete_scores", [False, True])
 async def test_retrieve_collapses_near_duplicates_and_hides_unreadable(
     db_session: AsyncSession, complete_scores: bool
 ) -> None:
     body = "The Rotterdam office is open from 07:30 to 19:00 on working days for all staff"
-    await _document(
+    await insert_document(
         db_session, [body, body + " members", "Parking is free on Sundays"], ["everyone"]
     )
-    await _document(db_session, ["The Rotterdam office safe code is 4711"], ["security"])
+    await insert_document(db_session, ["The Rotterdam office safe code is 4711"], ["security"])
     await db_session.commit()
     result = await retrieve(
         db_session,
@@ -290,8 +186,8 @@ async def test_retrieve_collapses_near_duplicates_and_hides_unreadable(
 async def test_readable_count_reaches_the_broad_share_and_picks_the_hnsw_breadth(
     db_session: AsyncSession,
 ) -> None:
-    await _document(db_session, [f"shared memo {i}" for i in range(8)], ["everyone"])
-    await _document(db_session, ["hr memo one", "hr memo two"], ["hr"])
+    await insert_document(db_session, [f"shared memo {i}" for i in range(8)], ["everyone"])
+    await insert_document(db_session, ["hr memo one", "hr memo two"], ["hr"])
     await db_session.commit()
     config = RetrievalConfig(exact_below=1, ef_search=400, ef_search_broad=120, broad_share=0.5)
     # The count stops at the larger of the limit and half of the corpus (5 of 10 chunks).
@@ -320,7 +216,7 @@ class _Clock:
 
 
 async def test_readable_counts_are_cached_per_groups_and_expire(db_session: AsyncSession) -> None:
-    await _document(db_session, ["hr note one", "hr note two"], ["hr"])
+    await insert_document(db_session, ["hr note one", "hr note two"], ["hr"])
     await db_session.commit()
     clock = _Clock()
     counts = ReadableCounts(ttl_seconds=30, clock=clock)
@@ -329,7 +225,7 @@ async def test_readable_counts_are_cached_per_groups_and_expire(db_session: Asyn
         return (await counts.count(db_session, groups=groups, limit=limit)).count
 
     assert await count(["hr", "everyone"], 100) == 2
-    await _document(db_session, ["hr note three"], ["hr"])
+    await insert_document(db_session, ["hr note three"], ["hr"])
     await db_session.commit()
     # Within the TTL the same group set (in any order) is answered from the cache...
     assert await count(["everyone", "hr"], 100) == 2
@@ -349,13 +245,19 @@ async def test_a_stale_readable_count_changes_the_path_never_the_results(
     query = "parking rules"
     counts = ReadableCounts(ttl_seconds=3600)
     # Counted while "a" had few chunks and "b" many; then "a" grows and "b" shrinks.
-    await _document(db_session, ["parking rules for staff", "staff parking map"], ["a"])
-    crowd = await _document(db_session, [f"memo {i} on parking rules" for i in range(30)], ["b"])
-    await _document(db_session, ["parking rules for visitors", "visitor parking permit"], ["b"])
+    await insert_document(db_session, ["parking rules for staff", "staff parking map"], ["a"])
+    crowd = await insert_document(
+        db_session, [f"memo {i} on parking rules" for i in range(30)], ["b"]
+    )
+    await insert_document(
+        db_session, ["parking rules for visitors", "visitor parking permit"], ["b"]
+    )
     await db_session.commit()
     for groups in (["a"], ["b"]):
         await counts.count(db_session, groups=groups, limit=config.exact_below + 1)
-    await _document(db_session, [f"staff memo {i} about parking rules" for i in range(30)], ["a"])
+    await insert_document(
+        db_session, [f"staff memo {i} about parking rules" for i in range(30)], ["a"]
+    )
     await store.delete_chunks(db_session, crowd)
     await db_session.commit()
     for groups in (["a"], ["b"]):
@@ -370,8 +272,10 @@ async def test_a_stale_readable_count_changes_the_path_never_the_results(
 async def test_legs_on_two_connections_return_what_one_connection_returns(
     db_session: AsyncSession, engine: AsyncEngine
 ) -> None:
-    await _document(db_session, [f"badge office note {i} on lost badges" for i in range(12)], ["a"])
-    await _document(db_session, ["lost badges are replaced at the badge office"], ["b"])
+    await insert_document(
+        db_session, [f"badge office note {i} on lost badges" for i in range(12)], ["a"]
+    )
+    await insert_document(db_session, ["lost badges are replaced at the badge office"], ["b"])
     await db_session.commit()
     parallel = ParallelLegs(async_sessionmaker(engine, expire_on_commit=False), max_in_flight=1)
     for exact_below in (0, 1000):  # the index path and the exact path

@@ -31,6 +31,17 @@ _ACCESS_KEY = """
 """
 
 
+def _rebuild_covering_index(include: list[str]) -> None:
+    op.drop_index("ix_chunk_terms_term_covering", table_name="chunk_terms")
+    op.create_index(
+        "ix_chunk_terms_term_covering",
+        "chunk_terms",
+        ["term"],
+        unique=False,
+        postgresql_include=include,
+    )
+
+
 def upgrade() -> None:
     op.execute(_ACCESS_KEY)
     op.create_table(
@@ -56,25 +67,11 @@ def upgrade() -> None:
         "ON a.key = access_key(c.access) WHERE c.id = p.chunk_id"
     )
     op.alter_column("chunk_terms", "access_set", nullable=False)
-    op.drop_index("ix_chunk_terms_term_covering", table_name="chunk_terms")
-    op.create_index(
-        "ix_chunk_terms_term_covering",
-        "chunk_terms",
-        ["term"],
-        unique=False,
-        postgresql_include=["chunk_id", "tf", "dl", "access_set"],
-    )
+    _rebuild_covering_index(["chunk_id", "tf", "dl", "access_set"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_chunk_terms_term_covering", table_name="chunk_terms")
-    op.create_index(
-        "ix_chunk_terms_term_covering",
-        "chunk_terms",
-        ["term"],
-        unique=False,
-        postgresql_include=["chunk_id", "tf", "dl"],
-    )
+    _rebuild_covering_index(["chunk_id", "tf", "dl"])
     op.drop_column("chunk_terms", "access_set")
     op.drop_table("access_sets")
     op.execute("DROP FUNCTION access_key(varchar[])")
