@@ -73,6 +73,8 @@ class IngestionSettings(_Group):
     # longest expected document; the sweeper covers anything that outlives it.
     job_timeout_seconds: int = Field(default=900, ge=5)
     folder_sync_interval_seconds: int = Field(default=300, ge=60)
+    # Access lists no chunk has any more (deleted documents, changed ACLs) are dropped this often.
+    access_set_prune_interval_seconds: int = Field(default=3600, ge=60)
     # Folder sources must lie under one of these directories; empty allows any directory.
     folder_roots: tuple[Path, ...] = ()
 

@@ -30,6 +30,7 @@ from ingestion.queue import (
     connect_queue,
     redis_settings,
 )
+from ingestion.store import prune_access_sets
 from ingestion.sweeper import sweep_stuck_documents, unfinished_versions
 
 _TRANSIENT = (OperationalError, DBAPIError, OSError, ConnectionError)
@@ -136,6 +137,16 @@ async def sweep_job(ctx: dict[str, Any]) -> int:
         await queue.close()
 
 
+async def prune_access_sets_job(ctx: dict[str, Any]) -> int:
+    """Scheduled: drop the access lists no chunk has any more; returns how many."""
+    deps = _deps(ctx)
+    async with deps.pipeline.session_factory.begin() as session:
+        pruned = await prune_access_sets(session)
+    if pruned:
+        log.info("ingestion.access_sets_pruned", count=pruned)
+    return pruned
+
+
 async def sync_folders_job(ctx: dict[str, Any]) -> int:
     """Scheduled sync of every folder source; returns the number of documents enqueued.
     A source with ``bulk_threshold_documents`` or more to ingest goes as bulk jobs."""
@@ -216,6 +227,11 @@ def build_worker(
             cron(
                 sync_folders_job,
                 **_every(settings.ingestion.folder_sync_interval_seconds),  # type: ignore[arg-type]
+                unique=True,
+            ),
+            cron(
+                prune_access_sets_job,
+                **_every(settings.ingestion.access_set_prune_interval_seconds),  # type: ignore[arg-type]
                 unique=True,
             ),
         ],

@@ -181,6 +181,8 @@ class AccessSet(Base):
     """Each distinct chunk access list once, named by a small id that postings carry."""
 
     __tablename__ = "access_sets"
+    # Searches look up the sets a caller may read (``access && groups``).
+    __table_args__ = (Index("ix_access_sets_access", "access", postgresql_using="gin"),)
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     access: Mapped[list[str]] = mapped_column(_text_array())
     # Unique on a digest (SQL function ``access_key``), not on the list itself: a long list

@@ -1,8 +1,10 @@
 """Postings carry a copy of their chunk's access list; the keyword leg filters on it."""
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ingestion import store
 from retrieval.analyzer import query_terms
@@ -77,3 +79,80 @@ async def test_a_posting_access_copy_out_of_step_never_shows_an_unreadable_chunk
         )
         assert rows.scalar_one() == 0
         assert len(hits) == 4
+
+
+async def _set_lists(session: AsyncSession) -> list[tuple[str, ...]]:
+    rows = (await session.execute(text("SELECT access FROM access_sets"))).scalars().all()
+    return sorted(map(tuple, rows))
+
+
+async def _readers(session: AsyncSession, groups: list[str]) -> int:
+    terms = query_terms("harbour budget")
+    return len(await keyword_search(session, terms, groups=groups, k=10, scan_cap=1))
+
+
+async def test_prune_drops_only_the_access_sets_no_chunk_has(db_session: AsyncSession) -> None:
+    """A changed ACL leaves its old list unused: the prune deletes it, keeps the live ones, and
+    a later grant of the old list registers it again."""
+    await insert_document(db_session, ["harbour budget for everyone"], ["everyone"])
+    doc = await insert_document(db_session, ["harbour budget for the board"], ["board"])
+    await store.update_document_access(db_session, doc, ["finance"])
+    await db_session.commit()
+    assert await store.prune_access_sets(db_session) == 1
+    await db_session.commit()
+    assert await _set_lists(db_session) == [("everyone",), ("finance",)]
+    assert (await _readers(db_session, ["finance"]), await _readers(db_session, ["board"])) == (
+        1,
+        0,
+    )
+    await store.update_document_access(db_session, doc, ["board"])
+    await db_session.commit()
+    assert await _postings_out_of_step(db_session) == 0
+    assert (await _readers(db_session, ["board"]), await _readers(db_session, ["finance"])) == (
+        1,
+        0,
+    )
+    assert await store.prune_access_sets(db_session) == 1
+    await db_session.commit()
+    assert await _set_lists(db_session) == [("board",), ("everyone",)]
+
+
+async def test_prune_skips_a_set_an_uncommitted_writer_names(
+    engine: AsyncEngine, db_session: AsyncSession
+) -> None:
+    """An unused list that a writer has just taken up again (not committed yet) survives the
+    prune: deleting it would leave the writer's postings naming a set that does not exist."""
+    doc = await insert_document(db_session, ["harbour budget for the board"], ["board"])
+    await store.update_document_access(db_session, doc, ["finance"])
+    await db_session.commit()
+    async with AsyncSession(engine) as writer, AsyncSession(engine) as pruner:
+        await store.update_document_access(writer, doc, ["board"])
+        assert await store.prune_access_sets(pruner) == 0  # finance is still the committed ACL
+        await pruner.commit()
+        await writer.commit()
+    assert await _postings_out_of_step(db_session) == 0
+    assert await _readers(db_session, ["board"]) == 1
+    assert await store.prune_access_sets(db_session) == 1
+    await db_session.commit()
+    assert await _set_lists(db_session) == [("board",)]
+
+
+async def test_a_writer_waits_for_a_running_prune_then_registers_its_set_again(
+    engine: AsyncEngine, db_session: AsyncSession
+) -> None:
+    """A prune that got to an unused list first deletes it; a writer taking the list up waits
+    for that prune to commit, then inserts the list anew and its postings name the new row."""
+    doc = await insert_document(db_session, ["harbour budget for the board"], ["board"])
+    await store.update_document_access(db_session, doc, ["finance"])
+    await db_session.commit()
+    async with AsyncSession(engine) as writer, AsyncSession(engine) as pruner:
+        assert await store.prune_access_sets(pruner) == 1  # board, not committed yet
+        grant = asyncio.create_task(store.update_document_access(writer, doc, ["board"]))
+        await asyncio.sleep(0.5)
+        assert not grant.done()  # waiting for the prune's transaction
+        await pruner.commit()
+        await asyncio.wait_for(grant, timeout=10)
+        await writer.commit()
+    assert await _postings_out_of_step(db_session) == 0
+    assert await _readers(db_session, ["board"]) == 1
+    assert await _set_lists(db_session) == [("board",), ("finance",)]
