@@ -6,6 +6,7 @@ light models (a hashing embedder) and their own settings through the same functi
 """
 
 import asyncio
+import gc
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -87,6 +88,20 @@ ROUTES = [
 ]
 
 
+def freeze_startup_objects() -> int:
+    """Move everything alive after start-up (the models above all) out of the collector's reach.
+
+    With the embedder, Presidio and spaCy loaded, about 630,000 objects are tracked and every
+    full collection walked them all: 267-273 ms, during which the event loop serves nothing.
+    Frozen, a full collection walks only what requests created since (0.0 ms right after
+    start-up). ``gc.unfreeze`` at shutdown hands them back, so a process that builds many apps
+    (the tests) still frees each one. Returns how many objects were frozen.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def create_app(settings: Settings | None = None, *, models: Models | None = None) -> Litestar:
     settings = settings or Settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
@@ -124,10 +139,12 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
                 build_pipeline_deps(settings, session_factory, loaded), settings.uploads_dir
             ),
         )
-        log.info("web.started", embedded_redis=settings.uses_embedded_redis)
+        frozen = freeze_startup_objects()
+        log.info("web.started", embedded_redis=settings.uses_embedded_redis, gc_frozen=frozen)
         try:
             yield
         finally:
+            gc.unfreeze()
             if queue is not None:
                 with suppress(Exception):  # Redis may already be gone at shutdown
                     await asyncio.wait_for(queue.close(), 2)
