@@ -6,7 +6,7 @@ Versions are immutable once created; activating one (or rolling back) only moves
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.chat.composer import ComposerConfig
 from app.chat.confidence import ConfidenceWeights
 from app.chat.llm_answerer import default_prompts
-from app.errors import InvalidInput, NotFound
+from app.errors import ConfigurationError, InvalidInput, NotFound
+from app.logging import get_logger
 from retrieval.types import RetrievalConfig
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,16 @@ def default_config() -> dict[str, Any]:
     }
 
 
-def _from_row(version_id: uuid.UUID, number: int, config: dict[str, Any]) -> AssistantVersion:
+def _from_row(
+    version_id: uuid.UUID, number: int, config: dict[str, Any], *, strict: bool = True
+) -> AssistantVersion:
+    """The version stored as ``config``. Not ``strict``: settings this build does not know (a
+    version written by a newer release, read after a rollback of the code) are left out and
+    logged, so they take this build's behaviour instead of failing every request."""
+    if not strict:
+        config, unknown = _known_settings(config)
+        if unknown:
+            log.warning("versions.unknown_settings", version=number, settings=unknown)
     return AssistantVersion(
         id=version_id,
         number=number,
@@ -71,6 +83,47 @@ def _from_row(version_id: uuid.UUID, number: int, config: dict[str, Any]) -> Ass
     )
 
 
+_SETTINGS: dict[str, Any] = {
+    "retrieval": RetrievalConfig,
+    "composer": ComposerConfig,
+    "answer": AnswerConfig,
+}
+
+
+def _known_settings(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``config`` without the settings this build has no field for, and their dotted names."""
+    unknown: list[str] = []
+    known = dict(config)
+    for section, cls in _SETTINGS.items():
+        if section in known:
+            known[section] = _drop_unknown(known[section], cls, section, unknown)
+    answer = known.get("answer")
+    if isinstance(answer, dict) and "weights" in answer:
+        answer["weights"] = _drop_unknown(
+            answer["weights"], ConfidenceWeights, "answer.weights", unknown
+        )
+    return known, unknown
+
+
+def _drop_unknown(values: Any, cls: Any, prefix: str, unknown: list[str]) -> Any:
+    if not isinstance(values, dict):
+        return values  # not an object at all: the constructor's error names it
+    names = {f.name for f in fields(cls)}
+    unknown.extend(f"{prefix}.{name}" for name in values if name not in names)
+    return {name: value for name, value in values.items() if name in names}
+
+
+def loaded(version_id: uuid.UUID, number: int, config: dict[str, Any]) -> AssistantVersion:
+    """A stored version as this build runs it; ``ConfigurationError`` if it cannot."""
+    try:
+        return _from_row(version_id, number, config, strict=False)
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(
+            f"assistant version {number} cannot be run by this build ({error}); "
+            "activate another version"
+        ) from error
+
+
 async def active_version(session: AsyncSession) -> AssistantVersion:
     row = (
         await session.execute(
@@ -79,7 +132,7 @@ async def active_version(session: AsyncSession) -> AssistantVersion:
     ).first()
     if row is None:
         raise NotFound("no assistant version is active; run `groundwork migrate`")
-    return _from_row(row[0], row[1], row[2])
+    return loaded(row[0], row[1], row[2])
 
 
 async def ensure_default_version(session: AsyncSession) -> None:
@@ -206,20 +259,26 @@ async def create_from_active(
     row = (
         await session.execute(text("SELECT config FROM assistant_versions WHERE is_active LIMIT 1"))
     ).first()
-    config = with_changes(row[0] if row is not None else default_config(), changes)
+    # Settings of a newer release that this build cannot run are not carried into the copy.
+    base = _known_settings(row[0])[0] if row is not None else default_config()
+    config = with_changes(base, changes)
     return await create_version(session, config, description=description.strip(), activate=activate)
 
 
 async def activate_version(session: AsyncSession, number: int) -> None:
     """Make version ``number`` the active one (also how a rollback is done); ``NotFound`` if none."""
     await session.execute(_LOCK)
-    exists = (
+    row = (
         await session.execute(
-            text("SELECT 1 FROM assistant_versions WHERE number = :n"), {"n": number}
+            text("SELECT id, config FROM assistant_versions WHERE number = :n"), {"n": number}
         )
     ).first()
-    if exists is None:
+    if row is None:
         raise NotFound(f"no assistant version {number}")
+    try:
+        loaded(row[0], number, row[1])
+    except ConfigurationError as error:  # activating it would fail every question
+        raise InvalidInput(error.message, field="number") from error
     await session.execute(
         text("UPDATE assistant_versions SET is_active = (number = :n)"), {"n": number}
     )

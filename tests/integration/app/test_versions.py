@@ -1,10 +1,16 @@
 """Assistant versions over HTTP: list, create from the active one, activate, roll back, audit."""
 
+import json
+import uuid
+from typing import Any
+
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from structlog.testing import capture_logs
 
+from app.chat.versions import default_config, ensure_default_version, with_changes
 from app.settings import Settings
 from tests.builders import make_app, make_user
 
@@ -103,3 +109,65 @@ async def test_bad_versions_are_refused_and_nothing_changes(
         await db_session.execute(text("SELECT number, is_active FROM assistant_versions"))
     ).all()
     assert [tuple(r) for r in rows] == [(1, True)]
+
+
+async def _store_version(session: AsyncSession, number: int, config: dict[str, Any]) -> None:
+    """A version row as another release of Groundwork could have written it."""
+    await session.execute(
+        text(
+            "INSERT INTO assistant_versions (id, number, description, config, is_active) "
+            "VALUES (:id, :number, 'other release', CAST(:config AS jsonb), false)"
+        ),
+        {"id": uuid.uuid4(), "number": number, "config": json.dumps(config)},
+    )
+    await session.commit()
+
+
+async def test_versions_of_another_release_run_without_their_unknown_settings(
+    settings: Settings, db_session: AsyncSession
+) -> None:
+    """After a rollback of the code, a version written by a newer release still serves: the
+    settings this build does not know are left out (and logged) instead of failing every
+    question; one this build cannot run at all is refused at activation, naming the version."""
+    admin = await make_user(db_session, "root", role="admin")
+    user = await make_user(db_session, "alex")
+    await ensure_default_version(db_session)
+    newer = with_changes(default_config(), {"composer": {"sentence_reranker": "tiny"}})
+    newer["answer"]["weights"] = {**newer["answer"]["weights"], "novelty": 0.2}
+    await _store_version(db_session, 2, newer)
+    broken = with_changes(default_config(), {"retrieval": {"fusion": "max"}})
+    await _store_version(db_session, 3, broken)
+    async with AsyncTestClient(app=make_app(settings)) as client:
+        refused = await client.post("/api/v1/versions/3/activate", headers=admin.headers)
+        assert refused.status_code == 422, refused.text
+        assert "version 3" in refused.json()["detail"]
+        activated = await client.post("/api/v1/versions/2/activate", headers=admin.headers)
+        assert activated.status_code == 200, activated.text
+        with capture_logs() as logs:
+            asked = await client.post(
+                "/api/v1/chat", json={"message": "How many leave days?"}, headers=user.headers
+            )
+        assert asked.status_code == 200, asked.text
+        warned = [e for e in logs if e["event"] == "versions.unknown_settings"]
+        assert warned and set(warned[0]["settings"]) == {
+            "composer.sentence_reranker",
+            "answer.weights.novelty",
+        }
+        copied = await client.post(
+            "/api/v1/versions",
+            json={
+                "description": "tuned here",
+                "changes": {"answer": {"confidence_threshold": 0.6}},
+            },
+            headers=admin.headers,
+        )
+        assert copied.status_code == 201, copied.text
+    answered_by = await db_session.execute(
+        text("SELECT trace->>'version' FROM messages WHERE role = 'assistant'")
+    )
+    assert answered_by.scalars().all() == ["2"]
+    stored = (
+        await db_session.execute(text("SELECT config FROM assistant_versions WHERE number = 4"))
+    ).scalar_one()
+    assert "sentence_reranker" not in stored["composer"]
+    assert "novelty" not in stored["answer"]["weights"]
