@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from redis.asyncio import Redis
 
-from app.chat.versions import ensure_default_version
+from app.chat.versions import active_version, ensure_default_version
 from app.db.session import make_engine, make_session_factory
 from app.errors import ConfigurationError
 from app.logging import configure_logging, get_logger
@@ -119,6 +119,10 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
         session_factory = make_session_factory(engine)
         async with session_factory.begin() as db:
             await ensure_default_version(db)
+            try:  # names, once, any settings of the active version this build ignores
+                await active_version(db, warn=True)
+            except ConfigurationError as error:
+                log.error("web.active_version_unrunnable", reason=error.message)
         queue: IngestionQueue | None = None
         counters: Redis | None = None
         if settings.redis_url:

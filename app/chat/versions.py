@@ -62,16 +62,7 @@ def default_config() -> dict[str, Any]:
     }
 
 
-def _from_row(
-    version_id: uuid.UUID, number: int, config: dict[str, Any], *, strict: bool = True
-) -> AssistantVersion:
-    """The version stored as ``config``. Not ``strict``: settings this build does not know (a
-    version written by a newer release, read after a rollback of the code) are left out and
-    logged, so they take this build's behaviour instead of failing every request."""
-    if not strict:
-        config, unknown = _known_settings(config)
-        if unknown:
-            log.warning("versions.unknown_settings", version=number, settings=unknown)
+def _from_row(version_id: uuid.UUID, number: int, config: dict[str, Any]) -> AssistantVersion:
     return AssistantVersion(
         id=version_id,
         number=number,
@@ -113,10 +104,20 @@ def _drop_unknown(values: Any, cls: Any, prefix: str, unknown: list[str]) -> Any
     return {name: value for name, value in values.items() if name in names}
 
 
-def loaded(version_id: uuid.UUID, number: int, config: dict[str, Any]) -> AssistantVersion:
-    """A stored version as this build runs it; ``ConfigurationError`` if it cannot."""
+def loaded(
+    version_id: uuid.UUID, number: int, config: dict[str, Any], *, warn: bool = False
+) -> AssistantVersion:
+    """A stored version as this build runs it; ``ConfigurationError`` if it cannot.
+
+    Settings this build has no field for (a version written by a newer release, read after a
+    rollback of the code) are left out, so they take this build's behaviour instead of failing
+    every request; ``warn`` logs their names (at start-up and activation, not per request).
+    """
+    known, unknown = _known_settings(config)
+    if unknown and warn:
+        log.warning("versions.unknown_settings", version=number, settings=unknown)
     try:
-        return _from_row(version_id, number, config, strict=False)
+        return _from_row(version_id, number, known)
     except (TypeError, ValueError) as error:
         raise ConfigurationError(
             f"assistant version {number} cannot be run by this build ({error}); "
@@ -124,7 +125,7 @@ def loaded(version_id: uuid.UUID, number: int, config: dict[str, Any]) -> Assist
         ) from error
 
 
-async def active_version(session: AsyncSession) -> AssistantVersion:
+async def active_version(session: AsyncSession, *, warn: bool = False) -> AssistantVersion:
     row = (
         await session.execute(
             text("SELECT id, number, config FROM assistant_versions WHERE is_active LIMIT 1")
@@ -132,7 +133,7 @@ async def active_version(session: AsyncSession) -> AssistantVersion:
     ).first()
     if row is None:
         raise NotFound("no assistant version is active; run `groundwork migrate`")
-    return loaded(row[0], row[1], row[2])
+    return loaded(row[0], row[1], row[2], warn=warn)
 
 
 async def ensure_default_version(session: AsyncSession) -> None:
@@ -276,7 +277,7 @@ async def activate_version(session: AsyncSession, number: int) -> None:
     if row is None:
         raise NotFound(f"no assistant version {number}")
     try:
-        loaded(row[0], number, row[1])
+        loaded(row[0], number, row[1], warn=True)
     except ConfigurationError as error:  # activating it would fail every question
         raise InvalidInput(error.message, field="number") from error
     await session.execute(
