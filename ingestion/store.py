@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ingestion.access_sets import register_access_sets
 from retrieval.analyzer import term_frequencies
 from retrieval.search import vector_literal
 
@@ -282,7 +283,7 @@ async def _insert_postings(
             columns["tfs"].append(tf)
             columns["dls"].append(length)
     if columns["terms"]:
-        await _register_access_sets(session, ids)
+        await register_access_sets(session, ids)
         await session.execute(
             text(
                 """
@@ -326,7 +327,7 @@ async def update_document_access(
         text("UPDATE chunks SET access = CAST(:access AS varchar[]) WHERE document_id = :doc"),
         {"doc": document_id, "access": list(access)},
     )
-    await _register_access_sets(session, document_id=document_id)
+    await register_access_sets(session, document_id=document_id)
     await session.execute(
         text(
             """
@@ -337,84 +338,3 @@ async def update_document_access(
         ),
         {"doc": document_id},
     )
-
-
-async def prune_access_sets(session: AsyncSession) -> int:
-    """Delete the access sets no chunk has any more (their documents were deleted, or their
-    access changed); returns how many. Commit soon after: writers naming a set it deletes wait.
-
-    Never deletes a set a writer is about to name: writers share-lock their sets until they
-    commit (``_register_access_sets``), and sets locked by a writer are skipped. A set this
-    locks first and deletes is simply inserted again by the writer that wanted it.
-    """
-    candidates = await session.execute(
-        text(
-            """
-            SELECT id FROM access_sets s
-            WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.access = s.access)
-            ORDER BY id FOR UPDATE SKIP LOCKED
-            """
-        )
-    )
-    ids = [int(row[0]) for row in candidates]
-    if not ids:
-        return 0
-    # A fresh snapshot: chunks committed since the first look keep their set.
-    deleted = await session.execute(
-        text(
-            """
-            DELETE FROM access_sets s WHERE s.id = ANY(:ids)
-              AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.access = s.access)
-            RETURNING s.id
-            """
-        ),
-        {"ids": ids},
-    )
-    return len(deleted.all())
-
-
-async def _register_access_sets(
-    session: AsyncSession,
-    chunk_ids: Sequence[uuid.UUID] = (),
-    *,
-    document_id: uuid.UUID | None = None,
-) -> None:
-    """Give every access list of these chunks (or of the document's chunks) an ``access_sets``
-    row, and share-lock those rows until the caller commits, so ``prune_access_sets`` cannot
-    delete a set that postings of this transaction name.
-
-    Inserted and locked in key order, so concurrent writers cannot deadlock; share locks do not
-    block each other. A set deleted by a prune between the insert and the lock is inserted again.
-    """
-    if not chunk_ids and document_id is None:
-        return
-    params = {"ids": list(chunk_ids), "doc": document_id}
-    for _ in range(_REGISTER_ATTEMPTS):
-        await session.execute(_INSERT_ACCESS_SETS, params)
-        wanted, locked = (await session.execute(_LOCK_ACCESS_SETS, params)).one()
-        if locked == wanted:
-            return
-    raise RuntimeError("access sets kept disappearing while being registered")
-
-
-_REGISTER_ATTEMPTS = 5
-_WANTED_SETS = """
-    SELECT DISTINCT access FROM chunks WHERE id = ANY(:ids) OR document_id = :doc
-"""
-_INSERT_ACCESS_SETS = text(
-    f"""
-    INSERT INTO access_sets (access)
-    SELECT access FROM ({_WANTED_SETS}) AS d ORDER BY access_key(access)
-    ON CONFLICT (key) DO NOTHING
-    """
-)
-_LOCK_ACCESS_SETS = text(
-    f"""
-    WITH wanted AS (SELECT access_key(access) AS key FROM ({_WANTED_SETS}) AS d),
-    locked AS (
-        SELECT a.id FROM access_sets a WHERE a.key IN (SELECT key FROM wanted)
-        ORDER BY a.key FOR SHARE OF a
-    )
-    SELECT (SELECT count(*) FROM wanted), (SELECT count(*) FROM locked)
-    """
-)

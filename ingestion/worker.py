@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.errors import GroundworkError
 from app.logging import get_logger
 from app.settings import Settings
+from ingestion.access_sets import prune_access_sets
 from ingestion.bulk import ingest_large_load, restore_vector_index
 from ingestion.folders import folder_source_ids, sync_folder
 from ingestion.pipeline import PipelineDeps, give_up, ingest_document
@@ -30,7 +31,6 @@ from ingestion.queue import (
     connect_queue,
     redis_settings,
 )
-from ingestion.store import prune_access_sets
 from ingestion.sweeper import sweep_stuck_documents, unfinished_versions
 
 _TRANSIENT = (OperationalError, DBAPIError, OSError, ConnectionError)

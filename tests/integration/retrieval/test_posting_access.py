@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from ingestion import store
+from ingestion import access_sets, store
 from retrieval.analyzer import query_terms
 from retrieval.search import keyword_search
 from tests.integration.retrieval.documents import insert_document
@@ -98,7 +98,7 @@ async def test_prune_drops_only_the_access_sets_no_chunk_has(db_session: AsyncSe
     doc = await insert_document(db_session, ["harbour budget for the board"], ["board"])
     await store.update_document_access(db_session, doc, ["finance"])
     await db_session.commit()
-    assert await store.prune_access_sets(db_session) == 1
+    assert await access_sets.prune_access_sets(db_session) == 1
     await db_session.commit()
     assert await _set_lists(db_session) == [("everyone",), ("finance",)]
     assert (await _readers(db_session, ["finance"]), await _readers(db_session, ["board"])) == (
@@ -112,7 +112,7 @@ async def test_prune_drops_only_the_access_sets_no_chunk_has(db_session: AsyncSe
         1,
         0,
     )
-    assert await store.prune_access_sets(db_session) == 1
+    assert await access_sets.prune_access_sets(db_session) == 1
     await db_session.commit()
     assert await _set_lists(db_session) == [("board",), ("everyone",)]
 
@@ -127,12 +127,14 @@ async def test_prune_skips_a_set_an_uncommitted_writer_names(
     await db_session.commit()
     async with AsyncSession(engine) as writer, AsyncSession(engine) as pruner:
         await store.update_document_access(writer, doc, ["board"])
-        assert await store.prune_access_sets(pruner) == 0  # finance is still the committed ACL
+        assert (
+            await access_sets.prune_access_sets(pruner) == 0
+        )  # finance is still the committed ACL
         await pruner.commit()
         await writer.commit()
     assert await _postings_out_of_step(db_session) == 0
     assert await _readers(db_session, ["board"]) == 1
-    assert await store.prune_access_sets(db_session) == 1
+    assert await access_sets.prune_access_sets(db_session) == 1
     await db_session.commit()
     assert await _set_lists(db_session) == [("board",)]
 
@@ -146,7 +148,7 @@ async def test_a_writer_waits_for_a_running_prune_then_registers_its_set_again(
     await store.update_document_access(db_session, doc, ["finance"])
     await db_session.commit()
     async with AsyncSession(engine) as writer, AsyncSession(engine) as pruner:
-        assert await store.prune_access_sets(pruner) == 1  # board, not committed yet
+        assert await access_sets.prune_access_sets(pruner) == 1  # board, not committed yet
         grant = asyncio.create_task(store.update_document_access(writer, doc, ["board"]))
         await asyncio.sleep(0.5)
         assert not grant.done()  # waiting for the prune's transaction

@@ -7,7 +7,7 @@ Create Date: 2026-12-03 10:40:00.000000
 Every keyword search first finds the access sets the caller's groups may read
 (``access && groups``); with the GIN index that stays an index lookup however many distinct
 access lists the knowledge base has (per-document ACLs create one per document). Unused sets
-are now pruned (``ingestion.store.prune_access_sets``), so the table holds only live lists.
+are now pruned (``ingestion.access_sets.prune_access_sets``), so the table holds only live lists.
 """
 
 from collections.abc import Sequence
