@@ -47,23 +47,18 @@ async def prune_access_sets(session: AsyncSession) -> int:
     return len(deleted.all())
 
 
-async def register_access_sets(
-    session: AsyncSession,
-    chunk_ids: Sequence[uuid.UUID] = (),
-    *,
-    document_id: uuid.UUID | None = None,
-) -> None:
-    """Give every access list of these chunks (or of the document's chunks) an ``access_sets``
-    row, and share-lock those rows until the caller commits, so ``prune_access_sets`` cannot
-    delete a set that postings of this transaction name. Only ``ingestion.store`` calls it,
-    in the transaction that writes the postings or the chunks' access.
+async def register_access_sets(session: AsyncSession, chunk_ids: Sequence[uuid.UUID]) -> None:
+    """Give every access list of these chunks an ``access_sets`` row, and share-lock those rows
+    until the caller commits, so ``prune_access_sets`` cannot delete a set that postings of this
+    transaction name. Only ``ingestion.store`` calls it, in the transaction that writes the
+    postings or the chunks' access.
 
     Inserted and locked in key order, so concurrent writers cannot deadlock; share locks do not
     block each other. A set deleted by a prune between the insert and the lock is inserted again.
     """
-    if not chunk_ids and document_id is None:
+    if not chunk_ids:
         return
-    params = {"ids": list(chunk_ids), "doc": document_id}
+    params = {"ids": list(chunk_ids)}
     for _ in range(_REGISTER_ATTEMPTS):
         await session.execute(_INSERT_ACCESS_SETS, params)
         wanted, locked = (await session.execute(_LOCK_ACCESS_SETS, params)).one()
@@ -74,7 +69,7 @@ async def register_access_sets(
 
 _REGISTER_ATTEMPTS = 5
 _WANTED_SETS = """
-    SELECT DISTINCT access FROM chunks WHERE id = ANY(:ids) OR document_id = :doc
+    SELECT DISTINCT access FROM chunks WHERE id = ANY(:ids)
 """
 _INSERT_ACCESS_SETS = text(
     f"""

@@ -323,11 +323,14 @@ async def update_document_access(
 ) -> None:
     """Change who may read a document's chunks, and their postings' copy of the rule, in the
     caller's transaction: immediate, no re-embedding."""
-    await session.execute(
-        text("UPDATE chunks SET access = CAST(:access AS varchar[]) WHERE document_id = :doc"),
+    changed = await session.execute(
+        text(
+            "UPDATE chunks SET access = CAST(:access AS varchar[]) WHERE document_id = :doc "
+            "RETURNING id"
+        ),
         {"doc": document_id, "access": list(access)},
     )
-    await register_access_sets(session, document_id=document_id)
+    await register_access_sets(session, changed.scalars().all())
     await session.execute(
         text(
             """
