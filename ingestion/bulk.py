@@ -37,7 +37,7 @@ from ingestion.pipeline import (
     prepare_document,
 )
 from ingestion.timings import StageTimings
-from retrieval.embeddings import embed_async
+from ingestion.vectors import embed_chunks
 
 log = get_logger(__name__)
 
@@ -116,9 +116,9 @@ async def _embed(
         async with deps.session_factory() as session:
             known = await store.existing_embeddings(session, keys)
         todo = sorted({key: i for i, key in enumerate(keys) if key not in known}.values())
-        embedded = await embed_async(deps.embedder, [texts[i] for i in todo])
-        for i, vector in zip(todo, embedded, strict=True):
-            known[keys[i]] = vector.tolist()
+        drafts = [d for item in batch for d in item.drafts]
+        embedded = await embed_chunks(deps.embedder, [drafts[i] for i in todo])
+        known.update((keys[i], vectors) for i, vectors in zip(todo, embedded, strict=True))
     results: list[tuple[store.DocumentJob, list[store.StoredChunk]]] = []
     offset = 0
     for item in batch:

@@ -101,6 +101,31 @@ async def copy_chunks(session: AsyncSession, documents: Sequence[DocumentChunks]
         )
     )
     await session.execute(text("TRUNCATE staged_chunks"))
+    sentences = [
+        (chunk_id, position, [float(x) for x in vector])
+        for chunk_id, c in zip(ids, (c for doc in documents for c in doc.chunks), strict=True)
+        for position, vector in enumerate(c.sentence_embeddings)
+    ]
+    if sentences:
+        await session.execute(
+            text(
+                """
+                CREATE TEMP TABLE IF NOT EXISTS staged_sentences (
+                    chunk_id uuid, position smallint, embedding real[]
+                ) ON COMMIT DROP
+                """
+            )
+        )
+        await driver.copy_records_to_table(
+            "staged_sentences", records=sentences, columns=("chunk_id", "position", "embedding")
+        )
+        await session.execute(
+            text(
+                "INSERT INTO chunk_sentences (chunk_id, position, embedding) "
+                "SELECT chunk_id, position, CAST(embedding AS vector) FROM staged_sentences"
+            )
+        )
+        await session.execute(text("TRUNCATE staged_sentences"))
     await _insert_postings(session, ids, freqs, [sum(f.values()) for f in freqs])
     return len(records)
 

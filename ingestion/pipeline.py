@@ -31,7 +31,8 @@ from ingestion.chunking import (
 )
 from ingestion.parsers import parse_bytes
 from ingestion.timings import StageTimings
-from retrieval.embeddings import Embedder, embed_async
+from ingestion.vectors import ChunkVectors, embed_chunks
+from retrieval.embeddings import Embedder
 
 log = get_logger(__name__)
 
@@ -207,19 +208,18 @@ async def _embed(
     deps: PipelineDeps, job: store.DocumentJob, drafts: Sequence[ChunkDraft]
 ) -> list[store.StoredChunk]:
     texts = [embedding_text(d.title, d.heading_path, d.text) for d in drafts]
-    # A chunk's hash covers exactly the embedded text (title and heading included), so a
-    # stored vector is reused only for identical input to the model.
+    # A chunk's hash covers exactly the embedded text (title and heading included), so stored
+    # vectors are reused only for identical input to the model.
     keys = [content_hash(t) for t in texts]
     async with deps.session_factory() as session:
         known = await store.existing_embeddings(session, keys)
     todo = [i for i, key in enumerate(keys) if key not in known]
-    vectors: dict[int, list[float]] = {i: known[key] for i, key in enumerate(keys) if key in known}
+    vectors: dict[int, ChunkVectors] = {i: known[key] for i, key in enumerate(keys) if key in known}
     batch = 64
     for start in range(0, len(todo), batch):
         indices = todo[start : start + batch]
-        embedded = await embed_async(deps.embedder, [texts[i] for i in indices])
-        for i, vector in zip(indices, embedded, strict=True):
-            vectors[i] = vector.tolist()
+        embedded = await embed_chunks(deps.embedder, [drafts[i] for i in indices])
+        vectors.update(zip(indices, embedded, strict=True))
         async with deps.session_factory.begin() as session:
             await store.set_progress(session, job.id, len(vectors), len(drafts))
     return await anyio.to_thread.run_sync(assemble_chunks, deps, drafts, keys, vectors)
@@ -229,14 +229,14 @@ def assemble_chunks(
     deps: PipelineDeps,
     drafts: Sequence[ChunkDraft],
     keys: Sequence[str],
-    vectors: dict[int, list[float]],
+    vectors: dict[int, ChunkVectors],
 ) -> list[store.StoredChunk]:
     """Chunks ready to store: injection scores added, repeated passages dropped."""
     # The chunk vectors (of title + heading + text) stand in for the detector's own
     # embedding pass: scoring then costs a TF-IDF model, not a second transformer run.
     scores = (
         deps.injection_scorer(
-            [d.text for d in drafts], np.asarray([vectors[i] for i in range(len(drafts))])
+            [d.text for d in drafts], np.asarray([vectors[i].chunk for i in range(len(drafts))])
         )
         if deps.injection_scorer
         else [0.0] * len(drafts)
@@ -256,8 +256,9 @@ def assemble_chunks(
                 page=draft.page,
                 content_hash=keys[i],
                 token_count=draft.token_count,
-                embedding=vectors[i],
+                embedding=vectors[i].chunk,
                 injection_score=scores[i],
+                sentence_embeddings=vectors[i].sentences,
             )
         )
     return chunks

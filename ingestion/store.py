@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingestion.access_sets import register_access_sets
+from ingestion.vectors import ChunkVectors
 from retrieval.analyzer import term_frequencies
 from retrieval.search import vector_literal
 
@@ -29,6 +30,7 @@ class StoredChunk:
     token_count: int
     embedding: Sequence[float]
     injection_score: float = 0.0
+    sentence_embeddings: Sequence[Sequence[float]] = ()
 
 
 @dataclass(frozen=True)
@@ -174,18 +176,36 @@ async def set_progress(
 
 async def existing_embeddings(
     session: AsyncSession, hashes: Sequence[str]
-) -> dict[str, list[float]]:
-    """Embeddings already stored for identical chunk texts: re-syncs embed only what changed."""
+) -> dict[str, ChunkVectors]:
+    """Vectors already stored for identical chunk texts: re-syncs embed only what changed.
+
+    Only chunks stored with their sentence vectors count (those indexed before the sentence leg
+    existed are embedded again, once)."""
     if not hashes:
         return {}
-    rows = await session.execute(
-        text(
-            "SELECT DISTINCT ON (content_hash) content_hash, embedding::text "
-            "FROM chunks WHERE content_hash = ANY(:hashes)"
-        ),
-        {"hashes": list(set(hashes))},
-    )
-    return {h: [float(x) for x in v.strip("[]").split(",")] for h, v in rows}
+    rows = (
+        await session.execute(
+            text(
+                """
+                SELECT DISTINCT ON (c.content_hash) c.content_hash, c.embedding::text,
+                       array_agg(s.embedding::text ORDER BY s.position)
+                FROM chunks c JOIN chunk_sentences s ON s.chunk_id = c.id
+                WHERE c.content_hash = ANY(:hashes)
+                GROUP BY c.content_hash, c.id
+                ORDER BY c.content_hash, c.id
+                """
+            ),
+            {"hashes": list(set(hashes))},
+        )
+    ).all()
+    return {
+        key: ChunkVectors(_parse_vector(chunk), [_parse_vector(v) for v in sentences])
+        for key, chunk, sentences in rows
+    }
+
+
+def _parse_vector(literal: str) -> list[float]:
+    return [float(x) for x in literal.strip("[]").split(",")]
 
 
 async def delete_chunks(session: AsyncSession, document_id: uuid.UUID) -> None:
@@ -266,7 +286,35 @@ async def insert_chunks(
             "injections": [c.injection_score for c in chunks],
         },
     )
+    await _insert_sentences(session, ids, chunks)
     await _insert_postings(session, ids, freqs, lengths)
+
+
+async def _insert_sentences(
+    session: AsyncSession, ids: Sequence[uuid.UUID], chunks: Sequence[StoredChunk]
+) -> None:
+    rows = [
+        (chunk_id, position, vector_literal(vector))
+        for chunk_id, chunk in zip(ids, chunks, strict=True)
+        for position, vector in enumerate(chunk.sentence_embeddings)
+    ]
+    if not rows:
+        return
+    await session.execute(
+        text(
+            """
+            INSERT INTO chunk_sentences (chunk_id, position, embedding)
+            SELECT u.id, u.position, CAST(u.embedding AS vector)
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:positions AS smallint[]),
+                        CAST(:embeddings AS text[])) AS u(id, position, embedding)
+            """
+        ),
+        {
+            "ids": [r[0] for r in rows],
+            "positions": [r[1] for r in rows],
+            "embeddings": [r[2] for r in rows],
+        },
+    )
 
 
 async def _insert_postings(

@@ -22,7 +22,7 @@ from ingestion import store
 from ingestion.chunking import content_hash, embedding_text
 from ingestion.pipeline import PipelineDeps, assemble_chunks, prepare_drafts, write_chunks
 from ingestion.sources import IncomingFile, create_source, register_file
-from retrieval.embeddings import embed_async
+from ingestion.vectors import embed_chunks
 
 VERIFIED_SOURCE = "Verified answers"
 VERIFIED_TITLE = "Verified answer"
@@ -128,8 +128,6 @@ class VerifiedAnswers:
             raise InvalidInput(
                 f"the answer cannot be saved as verified: {exc.message}", field="answer"
             ) from None
-        texts = [embedding_text(d.title, d.heading_path, d.text) for d in drafts]
-        vectors = await embed_async(deps.embedder, texts)
-        by_index = {i: vector.tolist() for i, vector in enumerate(vectors)}
-        keys = [content_hash(t) for t in texts]
+        keys = [content_hash(embedding_text(d.title, d.heading_path, d.text)) for d in drafts]
+        by_index = dict(enumerate(await embed_chunks(deps.embedder, drafts)))
         return await anyio.to_thread.run_sync(assemble_chunks, deps, drafts, keys, by_index)

@@ -64,7 +64,7 @@ def fuse_scores(
     return sorted(fused.items(), key=lambda item: (-item[1], str(item[0])))
 
 
-def fuse(
+def fuse(  # noqa: PLR0913 - one weight per leg
     dense: Sequence[Hit],
     keyword: Sequence[Hit],
     *,
@@ -72,16 +72,17 @@ def fuse(
     dense_weight: float,
     keyword_weight: float,
     rrf_k: int = 60,
+    sentence: Sequence[Hit] = (),
+    sentence_weight: float = 0.0,
 ) -> list[FusedHit]:
-    """Fuse the dense and keyword legs into one ranking of chunks."""
-    ranked = fuse_scores(
-        [
-            ([(h.chunk_id, h.score) for h in dense], dense_weight),
-            ([(h.chunk_id, h.score) for h in keyword], keyword_weight),
-        ],
-        method=method,
-        rrf_k=rrf_k,
-    )
+    """Fuse the dense and keyword legs (and the sentence leg, when given) into one ranking."""
+    legs = [
+        ([(h.chunk_id, h.score) for h in dense], dense_weight),
+        ([(h.chunk_id, h.score) for h in keyword], keyword_weight),
+    ]
+    if sentence:
+        legs.append(([(h.chunk_id, h.score) for h in sentence], sentence_weight))
+    ranked = fuse_scores(legs, method=method, rrf_k=rrf_k)
     dense_by_id = {h.chunk_id: h.score for h in dense}
     keyword_by_id = {h.chunk_id: h.score for h in keyword}
     return [

@@ -24,6 +24,7 @@ from retrieval.search import (
     load_chunks,
     vector_search,
 )
+from retrieval.sentence_leg import sentence_scores
 from retrieval.types import Hit, RetrievalConfig, RetrievalResult, RetrievedChunk
 
 
@@ -143,7 +144,10 @@ async def given(vector: Sequence[float]) -> Sequence[float]:
 
 
 def fuse_legs(
-    dense: Sequence[Hit], keyword: Sequence[Hit], config: RetrievalConfig
+    dense: Sequence[Hit],
+    keyword: Sequence[Hit],
+    config: RetrievalConfig,
+    sentence: Sequence[Hit] = (),
 ) -> list[FusedHit]:
     return fuse(
         dense,
@@ -152,7 +156,25 @@ def fuse_legs(
         dense_weight=config.dense_weight,
         keyword_weight=config.keyword_weight,
         rrf_k=config.rrf_k,
+        sentence=sentence,
+        sentence_weight=config.sentence_weight,
     )
+
+
+async def sentence_leg(
+    session: AsyncSession,
+    query_vector: Sequence[float],
+    dense: Sequence[Hit],
+    keyword: Sequence[Hit],
+    *,
+    groups: Sequence[str],
+    config: RetrievalConfig,
+) -> list[Hit]:
+    """The sentence leg over both legs' candidates; empty when the version gives it no weight."""
+    if config.sentence_weight <= 0:
+        return []
+    candidates = list(dict.fromkeys(hit.chunk_id for hit in [*dense, *keyword]))
+    return await sentence_scores(session, query_vector, candidates, groups=groups)
 
 
 async def retrieve(
@@ -202,7 +224,14 @@ async def retrieve(
             session, await embedding, query, dense, keyword, groups=groups, config=config
         )
         timings["complete_ms"] = (time.perf_counter() - mark) * 1000
-    fused = fuse_legs(fused_dense, fused_keyword, config)
+    sentence: list[Hit] = []
+    if config.sentence_weight > 0:
+        mark = time.perf_counter()
+        sentence = await sentence_leg(
+            session, await embedding, dense, keyword, groups=groups, config=config
+        )
+        timings["sentence_ms"] = (time.perf_counter() - mark) * 1000
+    fused = fuse_legs(fused_dense, fused_keyword, config, sentence)
     rows = await load_chunks(
         session, [hit.chunk_id for hit in fused[: config.k * 3]], groups=groups
     )

@@ -9,7 +9,7 @@ import math
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from retrieval.types import Hit, Readable
@@ -332,10 +332,22 @@ async def dense_scores(
     groups: Sequence[str],
 ) -> list[Hit]:
     """Exact cosine similarity of the given chunks that ``groups`` may read (any order)."""
+    return await vector_scores_of(session, _DENSE_OF, query_vector, chunk_ids, groups=groups)
+
+
+async def vector_scores_of(
+    session: AsyncSession,
+    statement: TextClause,
+    query_vector: Sequence[float],
+    chunk_ids: Sequence[uuid.UUID],
+    *,
+    groups: Sequence[str],
+) -> list[Hit]:
+    """``(id, score)`` rows of ``statement`` (binding ``:query``, ``:ids``, ``:groups``) as hits."""
     if not groups or not chunk_ids:
         return []
     params = {"query": vector_literal(query_vector), "ids": list(chunk_ids), "groups": list(groups)}
-    rows = (await session.execute(_DENSE_OF, params)).all()
+    rows = (await session.execute(statement, params)).all()
     return [Hit(chunk_id=row[0], score=float(row[1])) for row in rows]
 
 

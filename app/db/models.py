@@ -21,6 +21,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -175,6 +176,18 @@ class Chunk(Base):
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM))
     injection_score: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = _created_at()
+
+
+class ChunkSentence(Base):
+    """One vector per sentence of a chunk: the sentence leg scores a candidate chunk by its best
+    sentence, so a passage whose one sentence answers is not diluted by the rest."""
+
+    __tablename__ = "chunk_sentences"
+    chunk_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM))
 
 
 class AccessSet(Base):

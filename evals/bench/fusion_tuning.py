@@ -24,6 +24,8 @@ class QueryLegs:
     # The legs as fusion sees them when each also scored the other's candidates (None: as is).
     fusion_dense: DocList | None = None
     fusion_keyword: DocList | None = None
+    # The sentence leg (best-sentence cosine of every candidate), when measured.
+    sentence: DocList | None = None
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,14 @@ class FusionChoice:
     dense_weight: float
     keyword_weight: float
     rrf_k: int = 60
+    sentence_weight: float = 0.0
 
     def label(self) -> str:
         extra = f", k={self.rrf_k}" if self.method == "rrf" else ""
-        return f"{self.method} {self.dense_weight:.2f}:{self.keyword_weight:.2f}{extra}"
+        third = (
+            f":{self.sentence_weight:.2f} (dense:keyword:sentence)" if self.sentence_weight else ""
+        )
+        return f"{self.method} {self.dense_weight:.2f}:{self.keyword_weight:.2f}{third}{extra}"
 
 
 def collapse_to_docs(hits: Sequence[tuple[str, float]]) -> DocList:
@@ -50,11 +56,10 @@ def collapse_to_docs(hits: Sequence[tuple[str, float]]) -> DocList:
 def fused_ranking(legs: QueryLegs, choice: FusionChoice) -> list[str]:
     dense = legs.dense if legs.fusion_dense is None else legs.fusion_dense
     keyword = legs.keyword if legs.fusion_keyword is None else legs.fusion_keyword
-    ranked = fuse_scores(
-        [(dense, choice.dense_weight), (keyword, choice.keyword_weight)],
-        method=choice.method,
-        rrf_k=choice.rrf_k,
-    )
+    weighted = [(dense, choice.dense_weight), (keyword, choice.keyword_weight)]
+    if choice.sentence_weight and legs.sentence is not None:
+        weighted.append((legs.sentence, choice.sentence_weight))
+    ranked = fuse_scores(weighted, method=choice.method, rrf_k=choice.rrf_k)
     return [doc for doc, _ in ranked]
 
 
@@ -69,11 +74,23 @@ def scores(
     )
 
 
-def candidate_choices() -> list[FusionChoice]:
+def candidate_choices(*, sentence: bool = False) -> list[FusionChoice]:
+    """The tuning grid; with ``sentence``, also every normalised-score mix of the three legs
+    in steps of 0.05 with each leg at 0.10 or more."""
     grid = [round(0.05 * i, 2) for i in range(4, 17)]
     choices = [FusionChoice("rrf", w, round(1 - w, 2), k) for w in grid for k in (20, 60)]
     for method in ("zscore", "minmax"):
         choices.extend(FusionChoice(method, w, round(1 - w, 2)) for w in grid)
+    if sentence:
+        steps = range(2, 17)
+        scaled: tuple[Fusion, ...] = ("zscore", "minmax")
+        for method in scaled:
+            choices.extend(
+                FusionChoice(method, d / 20, k / 20, sentence_weight=round(1 - (d + k) / 20, 2))
+                for d in steps
+                for k in steps
+                if d + k <= 18
+            )
     return choices
 
 
@@ -82,7 +99,8 @@ def tune(
 ) -> tuple[FusionChoice, float]:
     """The choice with the best mean nDCG@10 over ``legs`` (ties: first in the grid)."""
     best: tuple[FusionChoice, float] | None = None
-    for choice in candidate_choices():
+    with_sentence = all(q.sentence is not None for q in legs)
+    for choice in candidate_choices(sentence=with_sentence):
         ndcg, _ = scores({q.query_id: fused_ranking(q, choice) for q in legs}, qrels)
         if best is None or ndcg > best[1] + 1e-12:
             best = (choice, ndcg)

@@ -33,7 +33,7 @@ from evals.bench.scratch_db import scratch_database
 from evals.datasets_scifact import SciFact, load_scifact
 from evals.embedding_cache import embed_cached
 from retrieval.embeddings import Embedder
-from retrieval.retriever import complete_legs, given, search_legs
+from retrieval.retriever import complete_legs, given, search_legs, sentence_leg
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
 from retrieval.types import Hit, RetrievalConfig
 
@@ -65,6 +65,14 @@ async def run_legs(
                 session, given(vectors[query_id]), query, groups=[EVERYONE], config=config
             )
             full_dense, full_keyword = dense, keyword
+            sentence = await sentence_leg(
+                session,
+                vectors[query_id],
+                dense,
+                keyword,
+                groups=[EVERYONE],
+                config=replace(config, sentence_weight=max(config.sentence_weight, 1.0)),
+            )
             if config.complete_scores:
                 full_dense, full_keyword = await complete_legs(
                     session,
@@ -83,6 +91,7 @@ async def run_legs(
             top_similarity=dense[0].score if dense else None,
             fusion_dense=docs(full_dense) if config.complete_scores else None,
             fusion_keyword=docs(full_keyword) if config.complete_scores else None,
+            sentence=docs(sentence),
         )
     return out
 
@@ -181,6 +190,16 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
         print("|---|" + "---|" * len(subsets))
         print(_row("dense", legs, subsets, data, lambda x: [d for d, _ in x.dense], report))
         print(_row("bm25", legs, subsets, data, lambda x: [d for d, _ in x.keyword], report))
+        print(
+            _row(
+                "sentence (reranks the union)",
+                legs,
+                subsets,
+                data,
+                lambda x: [d for d, _ in x.sentence or []],
+                report,
+            )
+        )
         for baseline in BASELINES:
             print(
                 _row(
@@ -202,7 +221,13 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
                 report,
             )
         )
-        deployed = FusionChoice(base.fusion, base.dense_weight, base.keyword_weight, base.rrf_k)
+        deployed = FusionChoice(
+            base.fusion,
+            base.dense_weight,
+            base.keyword_weight,
+            base.rrf_k,
+            sentence_weight=base.sentence_weight,
+        )
         print(
             _row(
                 "deployed",

@@ -5,6 +5,7 @@ model (cached on disk); one ``documents`` row per abstract, ``uri`` = the SciFac
 """
 
 import hashlib
+import itertools
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from evals.datasets_scifact import SciFact, chunk_scifact
 from evals.embedding_cache import embed_cached
 from ingestion import store
 from ingestion.chunking import content_hash, embedding_text
+from ingestion.vectors import sentence_texts
 from retrieval.embeddings import Embedder
 from retrieval.tokens import WordpieceTokenizer
 
@@ -42,7 +44,9 @@ async def load_scifact_corpus(
     started = time.perf_counter()
     drafts = chunk_scifact(data.docs, tokenizer)
     fingerprint = hashlib.sha256(
-        "|".join(f"{d}:{c.text}" for d, c in drafts).encode() + embedder.name.encode()
+        "|".join(f"{d}:{c.text}" for d, c in drafts).encode()
+        + embedder.name.encode()
+        + b"+sentences"
     ).hexdigest()[:32]
     async with AsyncSession(engine) as session:
         stored = (
@@ -53,8 +57,18 @@ async def load_scifact_corpus(
         vectors = embed_cached(
             embedder, texts, data_dir=data_dir, progress=_progress("embedding scifact chunks")
         )
+        per_chunk = [sentence_texts(c.text) for _, c in drafts]
+        flat = embed_cached(
+            embedder,
+            [s for sentences in per_chunk for s in sentences],
+            data_dir=data_dir,
+            progress=_progress("embedding scifact sentences"),
+        )
+        ends = list(itertools.accumulate(len(s) for s in per_chunk))
         by_doc: dict[str, list[store.StoredChunk]] = {}
-        for (doc_id, draft), vector in zip(drafts, vectors, strict=True):
+        for (doc_id, draft), vector, end, sentences in zip(
+            drafts, vectors, ends, per_chunk, strict=True
+        ):
             chunks = by_doc.setdefault(doc_id, [])
             chunks.append(
                 store.StoredChunk(
@@ -66,6 +80,7 @@ async def load_scifact_corpus(
                     content_hash=content_hash(draft.text),
                     token_count=draft.token_count,
                     embedding=vector.tolist(),
+                    sentence_embeddings=flat[end - len(sentences) : end].tolist(),
                 )
             )
         await _ingest(engine, by_doc, fingerprint)

@@ -26,10 +26,11 @@ def _files() -> dict[str, bytes]:
     return files
 
 
-async def _stored(session: AsyncSession) -> list[tuple[str, int, str, str, int | None]]:
+async def _stored(session: AsyncSession) -> list[tuple[str, int, str, str, int | None, int]]:
     rows = await session.execute(
         text(
-            "SELECT d.uri, c.position, c.title, c.text, c.page FROM chunks c "
+            "SELECT d.uri, c.position, c.title, c.text, c.page,"
+            " (SELECT count(*) FROM chunk_sentences s WHERE s.chunk_id = c.id) FROM chunks c "
             "JOIN documents d ON d.id = c.document_id ORDER BY d.uri, c.position"
         )
     )
@@ -49,6 +50,7 @@ async def test_bulk_matches_one_by_one(
     for doc in ids.values():
         await ingest_document(deps, doc)  # type: ignore[arg-type]
     one_by_one = await _stored(db_session)
+    assert all(row[5] > 0 for row in one_by_one)  # every chunk has its sentence vectors
     await db_session.execute(text("DELETE FROM chunks"))
     await db_session.execute(text("DELETE FROM chunk_terms"))
     await db_session.execute(text("UPDATE documents SET status = 'queued', indexed_hash = NULL"))

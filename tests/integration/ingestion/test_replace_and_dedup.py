@@ -151,27 +151,41 @@ async def test_same_bytes_are_not_indexed_twice(
 async def test_unchanged_chunks_reuse_their_embeddings(
     db_session: AsyncSession, settings: Settings, deps: PipelineDeps
 ) -> None:
-    calls: list[int] = []
+    """Chunk and sentence vectors both: only the edited chunk goes to the model again."""
+    calls: list[list[str]] = []
     embedder = deps.embedder
 
     class CountingEmbedder:
         name, dimension = embedder.name, embedder.dimension
 
         def embed(self, texts: list[str]):  # type: ignore[no-untyped-def]
-            calls.append(len(texts))
+            calls.append(list(texts))
             return embedder.embed(texts)
 
     deps = PipelineDeps(**{**deps.__dict__, "embedder": CountingEmbedder()})
     source_id = await new_source(db_session)
     doc_id = await upload(db_session, settings, source_id, "m.md", _document("same", 30))
     first = await ingest_document(deps, doc_id)
-    embedded_first = sum(calls)
+    embedded = [t for call in calls for t in call]
+    assert sum(t.startswith("Manual") for t in embedded) == first.chunks  # chunk texts
+    stored = await db_session.execute(
+        text(
+            "SELECT count(*) FROM chunk_sentences s JOIN chunks c ON c.id = s.chunk_id "
+            "WHERE c.document_id = :d"
+        ),
+        {"d": doc_id},
+    )
+    assert stored.scalar_one() == len(embedded) - first.chunks > 0  # sentence vectors
     calls.clear()
     changed = _document("same", 30).replace(b"Paragraph 29 of", b"Paragraph 29 (edited) of")
     await upload(db_session, settings, source_id, "m.md", changed)
     second = await ingest_document(deps, doc_id)
-    assert first.chunks == second.chunks == embedded_first
-    assert 0 < sum(calls) <= 2  # only the edited chunk(s) went to the model
+    assert first.chunks == second.chunks
+    again = [t for call in calls for t in call]
+    edited = [t for t in await chunk_texts(db_session, doc_id) if "(edited)" in t]
+    assert 0 < sum(t.startswith("Manual") for t in again) <= 2  # only the edited chunk(s)
+    # ... and only their sentences.
+    assert all(t.startswith("Manual") or any(t in e for e in edited) for t in again)
 
 
 async def test_duplicate_passages_within_a_document_are_stored_once(

@@ -7,13 +7,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingestion import store
 from ingestion.chunking import content_hash
+from ingestion.vectors import sentence_texts
 from tests.fakes import HashingEmbedder
 
 EMBEDDER = HashingEmbedder()
 
 
-async def insert_document(session: AsyncSession, texts: list[str], access: list[str]) -> uuid.UUID:
-    """A ready document of one chunk per text, readable by ``access`` (source created once)."""
+async def insert_document(
+    session: AsyncSession, texts: list[str], access: list[str], *, sentences: bool = True
+) -> uuid.UUID:
+    """A ready document of one chunk per text, readable by ``access`` (source created once);
+    with ``sentences``, each chunk also gets its sentence vectors, as ingestion stores them."""
     source_id = (await session.execute(text("SELECT id FROM sources LIMIT 1"))).scalar()
     if source_id is None:
         source_id = uuid.uuid4()
@@ -44,6 +48,11 @@ async def insert_document(session: AsyncSession, texts: list[str], access: list[
             content_hash=content_hash(t),
             token_count=10,
             embedding=vectors[i].tolist(),
+            sentence_embeddings=(
+                EMBEDDER.embed(sentence_texts(t)).tolist()
+                if sentences and sentence_texts(t)
+                else []
+            ),
         )
         for i, t in enumerate(texts)
     ]

@@ -15,6 +15,7 @@ from ingestion.chunking import (
     embedding_text,
 )
 from ingestion.parsed import ParsedDocument, Section
+from ingestion.vectors import MAX_SENTENCES, sentence_texts
 from retrieval.sentences import split_sentences
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
 
@@ -304,3 +305,10 @@ def test_a_plain_word_counter_also_respects_the_limit(text: str, max_tokens: int
     chunks = chunk_document(doc_of(section), WordCounter(), max_tokens=max_tokens)
     assert_fits(chunks, WordCounter(), max_tokens)
     assert_covers(section, chunks)
+
+
+def test_sentence_texts_keep_real_sentences_in_order() -> None:
+    body = "Intro.\n\n- Two words\n- The warranty lasts two years. Returns take thirty days."
+    assert sentence_texts(body) == ["- The warranty lasts two years.", "Returns take thirty days."]
+    many = " ".join(f"Sentence number {i} here." for i in range(100))
+    assert len(sentence_texts(many)) == MAX_SENTENCES

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 import pytest
 
@@ -52,3 +53,18 @@ def test_confidence_is_monotonic_and_bounded() -> None:
     assert 0.0 < values[0] < values[-1] < 1.0
     assert retrieval_confidence(None, agreement=True) == 0.0
     assert retrieval_confidence(0.5, agreement=True) > retrieval_confidence(0.5, agreement=False)
+
+
+def test_the_sentence_leg_joins_the_fusion_with_its_own_weight() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    dense = [Hit(a, 0.9), Hit(b, 0.8)]
+    keyword = [Hit(a, 5.0), Hit(b, 4.0)]
+    sentence = [Hit(b, 0.95), Hit(a, 0.5)]  # b holds the one sentence that answers
+    common: dict[str, Any] = {"method": "zscore", "dense_weight": 0.25, "keyword_weight": 0.25}
+    without = fuse(dense, keyword, **common)
+    assert [h.chunk_id for h in without] == [a, b]
+    heavy = fuse(dense, keyword, **common, sentence=sentence, sentence_weight=0.6)
+    assert [h.chunk_id for h in heavy] == [b, a]
+    light = fuse(dense, keyword, **common, sentence=sentence, sentence_weight=0.1)
+    assert [h.chunk_id for h in light] == [a, b]
+    assert heavy[0].dense_score == 0.8 and heavy[0].keyword_score == 4.0  # raw scores kept
