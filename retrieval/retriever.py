@@ -67,8 +67,10 @@ async def search_legs(
             b=config.bm25_b,
             max_terms=config.max_query_terms,
             max_df_ratio=config.max_df_ratio,
+            max_postings=config.max_postings,
             scan_cap=config.keyword_scan_cap,
             few_readable=few,
+            every_set=readable.every_set,
         )
         timings["keyword_ms"] = (time.perf_counter() - mark) * 1000
         return hits
@@ -130,6 +132,7 @@ async def complete_legs(
         b=config.bm25_b,
         max_terms=config.max_query_terms,
         max_df_ratio=config.max_df_ratio,
+        max_postings=config.max_postings,
     )
     return _best_first([*dense, *dense_extra]), _best_first([*keyword, *keyword_extra])
 

@@ -134,7 +134,8 @@ async def test_given_chunks_score_as_the_legs_score_them_and_only_if_readable(
 
 
 async def test_every_keyword_path_returns_the_same_exact_ranking(db_session: AsyncSession) -> None:
-    """Small-set scoring, capped, widened cap and the exact pass agree under any filter."""
+    """Small-set scoring, capped (with or without the access-list restriction), widened cap and
+    the exact pass agree under any filter, even when ``every_set`` is wrongly claimed."""
     for i in range(30):
         group = "rare" if i % 7 == 0 else "common"
         await insert_document(
@@ -145,14 +146,30 @@ async def test_every_keyword_path_returns_the_same_exact_ranking(db_session: Asy
     for groups in (["rare"], ["common"], ["rare", "common"]):
         runs = [
             await keyword_search(
-                db_session, terms, groups=groups, k=5, scan_cap=cap, few_readable=few
+                db_session,
+                terms,
+                groups=groups,
+                k=5,
+                scan_cap=cap,
+                few_readable=few,
+                every_set=every,
             )
-            for cap, few in ((1, False), (2, False), (400, False), (400, True))
+            for cap, few, every in (
+                (1, False, False),
+                (2, False, False),
+                (2, False, True),  # stale for ["rare"] and ["common"]: the access check holds
+                (400, False, True),
+                (400, False, False),
+                (400, True, False),
+            )
         ]
         assert all(len(run) == 5 for run in runs)
+        readable = await count_readable(db_session, groups=groups, limit=1)
+        assert readable.every_set == (len(groups) == 2)
         scores = [[round(h.score, 9) for h in run] for run in runs]
         assert scores[1:] == scores[:-1], groups
-        assert [h.chunk_id for h in runs[-1]] == [h.chunk_id for h in runs[2]]
+        ids = [[h.chunk_id for h in run] for run in runs[3:]]  # uncapped: ties break by id
+        assert ids[0] == ids[1] == ids[2]
 
 
 @pytest.mark.parametrize("complete_scores", [False, True])

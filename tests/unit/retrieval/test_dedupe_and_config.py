@@ -37,6 +37,20 @@ def test_common_terms_are_skipped_only_beyond_the_rarest_few() -> None:
     assert len(select_terms(stats, 1000, max_terms=10, max_df_ratio=0.25)) == 5
 
 
+def test_a_postings_budget_drops_the_commonest_terms_beyond_the_rarest_few() -> None:
+    stats = [("a", 100), ("b", 200), ("c", 300), ("d", 400), ("e", 50)]
+
+    def pick(budget: float) -> list[str]:
+        chosen = select_terms(stats, 1000, max_terms=2, max_df_ratio=1.0, max_postings=budget)
+        return [t for t, _ in chosen]
+
+    assert pick(10_000) == ["e", "a", "b", "c", "d"]
+    assert pick(650) == ["e", "a", "b", "c"]  # 650 postings fit, 1,050 do not
+    assert pick(640) == ["e", "a", "b"]
+    assert pick(0) == ["e", "a"]  # the rarest max_terms stay whatever they cost
+    assert select_terms(stats, 1000, max_terms=9, max_df_ratio=1.0, max_postings=0)
+
+
 def test_idf_is_positive_and_decreasing_in_df() -> None:
     idfs = dict(select_terms([("a", 1), ("b", 500)], 1000, max_terms=5, max_df_ratio=1.0))
     assert idfs["a"] > idfs["b"] > 0

@@ -6,7 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.embeddings import SentenceTransformerEmbedder, cpu_has_bfloat16, resolve_precision
+from retrieval.embeddings import (
+    DIRECT_MAX_TEXTS,
+    SentenceTransformerEmbedder,
+    cpu_has_bfloat16,
+    resolve_precision,
+)
 from retrieval.tokens import packaged_model_dir
 
 TEXTS = [
@@ -50,3 +55,19 @@ def test_bfloat16_vectors_match_float32(
     assert cosines.min() >= 0.9995, cosines
     # Each text is still nearest to itself across the two precisions.
     assert (np.argmax(half @ full.T, axis=1) == np.arange(len(TEXTS))).all()
+
+
+def test_the_direct_path_gives_encodes_vectors(
+    both: tuple[SentenceTransformerEmbedder, SentenceTransformerEmbedder],
+) -> None:
+    """Small batches (questions) skip ``encode``; large ones (ingestion) use it: one index."""
+    for embedder in both:
+        direct = embedder.embed(TEXTS)
+        many = embedder.embed(TEXTS * 4)  # above DIRECT_MAX_TEXTS: through encode
+        assert len(TEXTS) <= DIRECT_MAX_TEXTS < len(TEXTS) * 4
+        assert np.allclose(np.linalg.norm(direct, axis=1), 1.0, atol=1e-5)
+        cosines = (direct * many[: len(TEXTS)]).sum(axis=1)
+        assert cosines.min() >= 0.99999, cosines
+        # A padded batch gives each text the vector it gets alone.
+        alone = np.stack([embedder.embed([t])[0] for t in TEXTS])
+        assert (direct * alone).sum(axis=1).min() >= 0.99999
