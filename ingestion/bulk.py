@@ -37,7 +37,7 @@ from ingestion.pipeline import (
     prepare_document,
 )
 from ingestion.timings import StageTimings
-from ingestion.vectors import embed_chunks
+from ingestion.vectors import embed_chunks, reusable
 
 log = get_logger(__name__)
 
@@ -114,10 +114,12 @@ async def _embed(
     keys = [content_hash(t) for t in texts]
     with clock.stage("embed"):
         async with deps.session_factory() as session:
-            known = await store.existing_embeddings(session, keys)
-        todo = sorted({key: i for i, key in enumerate(keys) if key not in known}.values())
+            stored = await store.existing_embeddings(session, keys)
         drafts = [d for item in batch for d in item.drafts]
-        embedded = await embed_chunks(deps.embedder, [drafts[i] for i in todo])
+        sentences = deps.settings.sentence_vectors
+        known = reusable(stored, keys, drafts, sentences=sentences)
+        todo = sorted({key: i for i, key in enumerate(keys) if key not in known}.values())
+        embedded = await embed_chunks(deps.embedder, [drafts[i] for i in todo], sentences=sentences)
         known.update((keys[i], vectors) for i, vectors in zip(todo, embedded, strict=True))
     results: list[tuple[store.DocumentJob, list[store.StoredChunk]]] = []
     offset = 0

@@ -31,7 +31,7 @@ from ingestion.chunking import (
 )
 from ingestion.parsers import parse_bytes
 from ingestion.timings import StageTimings
-from ingestion.vectors import ChunkVectors, embed_chunks
+from ingestion.vectors import ChunkVectors, embed_chunks, reusable
 from retrieval.embeddings import Embedder
 
 log = get_logger(__name__)
@@ -212,13 +212,17 @@ async def _embed(
     # vectors are reused only for identical input to the model.
     keys = [content_hash(t) for t in texts]
     async with deps.session_factory() as session:
-        known = await store.existing_embeddings(session, keys)
+        stored = await store.existing_embeddings(session, keys)
+    sentences = deps.settings.sentence_vectors
+    known = reusable(stored, keys, drafts, sentences=sentences)
     todo = [i for i, key in enumerate(keys) if key not in known]
     vectors: dict[int, ChunkVectors] = {i: known[key] for i, key in enumerate(keys) if key in known}
     batch = 64
     for start in range(0, len(todo), batch):
         indices = todo[start : start + batch]
-        embedded = await embed_chunks(deps.embedder, [drafts[i] for i in indices])
+        embedded = await embed_chunks(
+            deps.embedder, [drafts[i] for i in indices], sentences=sentences
+        )
         vectors.update(zip(indices, embedded, strict=True))
         async with deps.session_factory.begin() as session:
             await store.set_progress(session, job.id, len(vectors), len(drafts))

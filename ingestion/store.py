@@ -177,10 +177,8 @@ async def set_progress(
 async def existing_embeddings(
     session: AsyncSession, hashes: Sequence[str]
 ) -> dict[str, ChunkVectors]:
-    """Vectors already stored for identical chunk texts: re-syncs embed only what changed.
-
-    Only chunks stored with their sentence vectors count (those indexed before the sentence leg
-    existed are embedded again, once)."""
+    """Vectors already stored for identical chunk texts (with their sentence vectors, if
+    stored): re-syncs embed only what changed."""
     if not hashes:
         return {}
     rows = (
@@ -188,11 +186,11 @@ async def existing_embeddings(
             text(
                 """
                 SELECT DISTINCT ON (c.content_hash) c.content_hash, c.embedding::text,
-                       array_agg(s.embedding::text ORDER BY s.position)
-                FROM chunks c JOIN chunk_sentences s ON s.chunk_id = c.id
+                       array_remove(array_agg(s.embedding::text ORDER BY s.position), NULL)
+                FROM chunks c LEFT JOIN chunk_sentences s ON s.chunk_id = c.id
                 WHERE c.content_hash = ANY(:hashes)
                 GROUP BY c.content_hash, c.id
-                ORDER BY c.content_hash, c.id
+                ORDER BY c.content_hash, count(s.chunk_id) DESC, c.id
                 """
             ),
             {"hashes": list(set(hashes))},

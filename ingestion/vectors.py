@@ -1,10 +1,11 @@
 """The vectors a chunk is stored with: one of the whole chunk (title, heading and text, for the
-dense leg) and one per sentence of its text (for the sentence leg, which scores a chunk by its
-best sentence so that a passage whose one sentence answers is not diluted by the rest).
+dense leg) and, when ``ingestion.sentence_vectors`` is on, one per sentence of its text (for
+the sentence leg, which scores a chunk by its best sentence so that a passage whose one
+sentence answers is not diluted by the rest).
 
-Measured on SciFact (809 train queries), the sentence leg as a third fused leg moved hybrid
-nDCG@10 from 0.735 to 0.74x; a sentence embeds at about 500/s against 44 chunks/s, so a
-document costs roughly a third more embedding time (see ``groundwork bench ingest``).
+Measured on SciFact (809 train queries), the sentence leg as a third fused leg moved the tuned
+hybrid nDCG@10 from 0.735 to 0.742. Its vectors cost embedding time: on 1,500 SciFact
+abstracts (3,552 chunks, about 16k sentences) bulk ingestion went from 51 to 31 chunks/s.
 """
 
 from collections.abc import Sequence
@@ -38,15 +39,42 @@ def _words(sentence: str) -> int:
     return sum(any(ch.isalnum() for ch in word) for word in sentence.split())
 
 
-async def embed_chunks(embedder: Embedder, drafts: Sequence[ChunkDraft]) -> list[ChunkVectors]:
-    """Both kinds of vector for each draft, in two batched passes (chunks, then sentences)."""
+def reusable(
+    stored: dict[str, ChunkVectors],
+    keys: Sequence[str],
+    drafts: Sequence[ChunkDraft],
+    *,
+    sentences: bool,
+) -> dict[str, ChunkVectors]:
+    """The stored vectors (by chunk hash, ``keys[i]`` for ``drafts[i]``) that serve as they are.
+
+    With ``sentences`` wanted, a chunk stored without its sentence vectors is embedded again;
+    without, stored sentence vectors are left out, so every chunk is written the same way.
+    """
+    out: dict[str, ChunkVectors] = {}
+    for key, draft in zip(keys, drafts, strict=True):
+        found = stored.get(key)
+        if found is None:
+            continue
+        if not sentences:
+            out[key] = ChunkVectors(found.chunk, [])
+        elif found.sentences or not sentence_texts(draft.text):
+            out[key] = found
+    return out
+
+
+async def embed_chunks(
+    embedder: Embedder, drafts: Sequence[ChunkDraft], *, sentences: bool
+) -> list[ChunkVectors]:
+    """The chunk vector of each draft and, with ``sentences``, its sentence vectors: two
+    batched passes (chunks, then sentences)."""
     if not drafts:
         return []
     chunk_vectors = await embed_async(
         embedder, [embedding_text(d.title, d.heading_path, d.text) for d in drafts]
     )
-    per_draft = [sentence_texts(d.text) for d in drafts]
-    flat = [s for sentences in per_draft for s in sentences]
+    per_draft = [sentence_texts(d.text) if sentences else [] for d in drafts]
+    flat = [s for own in per_draft for s in own]
     sentence_vectors = (
         await embed_async(embedder, flat)
         if flat
@@ -54,8 +82,8 @@ async def embed_chunks(embedder: Embedder, drafts: Sequence[ChunkDraft]) -> list
     )
     out: list[ChunkVectors] = []
     offset = 0
-    for vector, sentences in zip(chunk_vectors, per_draft, strict=True):
-        own = sentence_vectors[offset : offset + len(sentences)]
-        offset += len(sentences)
+    for vector, texts in zip(chunk_vectors, per_draft, strict=True):
+        own = sentence_vectors[offset : offset + len(texts)]
+        offset += len(texts)
         out.append(ChunkVectors(vector.tolist(), [v.tolist() for v in own]))
     return out

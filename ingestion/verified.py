@@ -129,5 +129,8 @@ class VerifiedAnswers:
                 f"the answer cannot be saved as verified: {exc.message}", field="answer"
             ) from None
         keys = [content_hash(embedding_text(d.title, d.heading_path, d.text)) for d in drafts]
-        by_index = dict(enumerate(await embed_chunks(deps.embedder, drafts)))
+        embedded = await embed_chunks(
+            deps.embedder, drafts, sentences=deps.settings.sentence_vectors
+        )
+        by_index = dict(enumerate(embedded))
         return await anyio.to_thread.run_sync(assemble_chunks, deps, drafts, keys, by_index)

@@ -46,6 +46,8 @@ async def _load(session: AsyncSession, settings: Settings, name: str) -> dict[st
 async def test_bulk_matches_one_by_one(
     db_session: AsyncSession, settings: Settings, deps: PipelineDeps, threshold: int
 ) -> None:
+    with_sentences = deps.settings.model_copy(update={"sentence_vectors": True})
+    deps = PipelineDeps(**{**deps.__dict__, "settings": with_sentences})
     ids = await _load(db_session, settings, "one")
     for doc in ids.values():
         await ingest_document(deps, doc)  # type: ignore[arg-type]

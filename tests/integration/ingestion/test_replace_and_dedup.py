@@ -154,6 +154,7 @@ async def test_unchanged_chunks_reuse_their_embeddings(
     """Chunk and sentence vectors both: only the edited chunk goes to the model again."""
     calls: list[list[str]] = []
     embedder = deps.embedder
+    settings_on = deps.settings.model_copy(update={"sentence_vectors": True})
 
     class CountingEmbedder:
         name, dimension = embedder.name, embedder.dimension
@@ -162,7 +163,9 @@ async def test_unchanged_chunks_reuse_their_embeddings(
             calls.append(list(texts))
             return embedder.embed(texts)
 
-    deps = PipelineDeps(**{**deps.__dict__, "embedder": CountingEmbedder()})
+    deps = PipelineDeps(
+        **{**deps.__dict__, "embedder": CountingEmbedder(), "settings": settings_on}
+    )
     source_id = await new_source(db_session)
     doc_id = await upload(db_session, settings, source_id, "m.md", _document("same", 30))
     first = await ingest_document(deps, doc_id)
@@ -186,6 +189,43 @@ async def test_unchanged_chunks_reuse_their_embeddings(
     assert 0 < sum(t.startswith("Manual") for t in again) <= 2  # only the edited chunk(s)
     # ... and only their sentences.
     assert all(t.startswith("Manual") or any(t in e for e in edited) for t in again)
+
+
+async def test_sentence_vectors_follow_the_setting(
+    db_session: AsyncSession, settings: Settings, deps: PipelineDeps
+) -> None:
+    """Off (the default): none are stored. Turned on, a re-sync embeds again the chunks stored
+    without them (chunk and sentences), so every chunk gets its sentence vectors."""
+    calls: list[list[str]] = []
+    embedder = deps.embedder
+
+    class CountingEmbedder:
+        name, dimension = embedder.name, embedder.dimension
+
+        def embed(self, texts: list[str]):  # type: ignore[no-untyped-def]
+            calls.append(list(texts))
+            return embedder.embed(texts)
+
+    assert deps.settings.sentence_vectors is False
+    off = PipelineDeps(**{**deps.__dict__, "embedder": CountingEmbedder()})
+    source_id = await new_source(db_session)
+    doc_id = await upload(db_session, settings, source_id, "m.md", _document("same", 12))
+    first = await ingest_document(off, doc_id)
+    count = text("SELECT count(*) FROM chunk_sentences")
+    assert (await db_session.execute(count)).scalar_one() == 0
+    assert sum(len(call) for call in calls) == first.chunks  # chunk texts only
+    calls.clear()
+    on = PipelineDeps(
+        **{
+            **off.__dict__,
+            "settings": deps.settings.model_copy(update={"sentence_vectors": True}),
+        }
+    )
+    changed = _document("same", 12).replace(b"Paragraph 3 of", b"Paragraph 3 (edited) of")
+    await upload(db_session, settings, source_id, "m.md", changed)
+    second = await ingest_document(on, doc_id)
+    assert (await db_session.execute(count)).scalar_one() >= second.chunks
+    assert sum(len(call) for call in calls) > second.chunks  # chunks and their sentences
 
 
 async def test_duplicate_passages_within_a_document_are_stored_once(
