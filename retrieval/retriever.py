@@ -14,13 +14,12 @@ from retrieval.analyzer import query_terms
 from retrieval.dedupe import collapse_near_duplicates
 from retrieval.embeddings import Embedder, embed_query
 from retrieval.fusion import FusedHit, fuse, retrieval_confidence
+from retrieval.keyword import Bm25, keyword_scores, keyword_search
 from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
 from retrieval.search import (
     count_readable,
     dense_scores,
-    keyword_scores,
-    keyword_search,
     load_chunks,
     vector_search,
 )
@@ -63,11 +62,7 @@ async def search_legs(
             query_terms(query),
             groups=groups,
             k=config.keyword_candidates,
-            k1=config.bm25_k1,
-            b=config.bm25_b,
-            max_terms=config.max_query_terms,
-            max_df_ratio=config.max_df_ratio,
-            max_postings=config.max_postings,
+            bm25=Bm25.of(config),
             scan_cap=config.keyword_scan_cap,
             few_readable=few,
             every_set=readable.every_set,
@@ -128,11 +123,7 @@ async def complete_legs(
         query_terms(query),
         [hit.chunk_id for hit in dense if hit.chunk_id not in in_keyword],
         groups=groups,
-        k1=config.bm25_k1,
-        b=config.bm25_b,
-        max_terms=config.max_query_terms,
-        max_df_ratio=config.max_df_ratio,
-        max_postings=config.max_postings,
+        bm25=Bm25.of(config),
     )
     return _best_first([*dense, *dense_extra]), _best_first([*keyword, *keyword_extra])
 

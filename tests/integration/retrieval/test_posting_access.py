@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ingestion import access_sets, store
 from retrieval.analyzer import query_terms
-from retrieval.search import keyword_search
+from retrieval.keyword import keyword_search
 from tests.integration.retrieval.documents import insert_document
 
 pytestmark = pytest.mark.integration

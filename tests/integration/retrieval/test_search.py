@@ -10,14 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ingestion import store
 from retrieval.analyzer import query_terms, term_frequencies
+from retrieval.keyword import Bm25, keyword_scores, keyword_search
 from retrieval.parallel import ParallelLegs
 from retrieval.readable import ReadableCounts
 from retrieval.retriever import complete_legs, retrieve
 from retrieval.search import (
     count_readable,
     dense_scores,
-    keyword_scores,
-    keyword_search,
     vector_search,
 )
 from retrieval.types import Readable, RetrievalConfig
@@ -67,9 +66,7 @@ async def test_keyword_search_is_okapi_bm25_and_respects_access(db_session: Asyn
         query_terms("apples"),
         groups=["everyone"],
         k=10,
-        k1=1.2,
-        b=0.75,
-        max_df_ratio=1.0,
+        bm25=Bm25(k1=1.2, b=0.75, max_df_ratio=1.0),
     )
     freqs = [term_frequencies(f"T  {t}") for t in [*texts, "apples for hr eyes only"]]
     avgdl = sum(sum(f.values()) for f in freqs) / len(freqs)
@@ -100,7 +97,7 @@ async def test_given_chunks_score_as_the_legs_score_them_and_only_if_readable(
     hidden = [r[0] for r in rows if r[1] == secret]
     query = "rotterdam parking"
     vector = EMBEDDER.embed([query])[0].tolist()
-    knobs: dict[str, Any] = {"k1": 1.2, "b": 0.5, "max_terms": 4, "max_df_ratio": 1.0}
+    knobs: dict[str, Any] = {"bm25": Bm25(k1=1.2, b=0.5, max_terms=4, max_df_ratio=1.0)}
     searched = await keyword_search(
         db_session, query_terms(query), groups=["everyone"], k=10, **knobs
     )

@@ -1,7 +1,7 @@
 import pytest
 
 from retrieval.dedupe import collapse_near_duplicates
-from retrieval.search import select_terms
+from retrieval.keyword import select_terms
 from retrieval.types import RetrievalConfig
 
 BASE = (
