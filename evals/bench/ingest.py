@@ -16,6 +16,7 @@ from typing import Any
 from app.db.session import make_engine, make_session_factory
 from app.resources import Models, build_pipeline_deps, load_models
 from app.settings import Settings
+from evals.bench.machine import describe_machine
 from evals.bench.scratch_db import scratch_database
 from ingestion.bulk import ingest_many
 from ingestion.bulk_store import create_vector_index, drop_vector_index
@@ -128,6 +129,7 @@ async def _load(
         "load_before": load_before,
         "load_after": _load_avg(),
         "cpus": os.cpu_count(),
+        "machine": describe_machine(),
     }
 
 

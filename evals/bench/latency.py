@@ -26,6 +26,7 @@ import psutil
 from app.auth.accounts import create_api_key
 from app.embedded import EmbeddedRedis
 from app.settings import Settings
+from evals.bench.machine import describe_machine
 from evals.golden import demo_cases
 from evals.metrics import latency_summary
 from evals.suites.demo import demo_corpus
@@ -90,6 +91,7 @@ async def _bench(settings: Settings, levels: Sequence[int], requests: int) -> di
     return {
         "created_at": datetime.now(UTC).isoformat(),
         "cpus": os.cpu_count(),
+        "machine": describe_machine(),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "corpus": "demo knowledge base (20 documents)",
         "levels": results,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import Settings
+from evals.bench.machine import describe_machine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    report: dict[str, Any] = {"machine": f"{os.cpu_count()} cpus", "part": args.part}
+    report: dict[str, Any] = {"machine": describe_machine(), "part": args.part}
+    print(f"machine: {report['machine']}")
     if args.part in ("quality", "all"):
         from evals.bench.retrieval_quality import measure_quality
 

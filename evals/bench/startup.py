@@ -32,6 +32,7 @@ import psutil
 
 from app.demo import manifest
 from app.settings import Settings
+from evals.bench.machine import describe_machine
 from evals.golden import demo_cases
 
 QUESTION = "How many days of paid annual leave do employees get?"
@@ -70,7 +71,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _bench(data_dir: Path, port: int) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
-    report: dict[str, Any] = {"machine": _machine(), "data_dir": str(data_dir), "orphans": []}
+    report: dict[str, Any] = {
+        "machine": describe_machine(),
+        "data_dir": str(data_dir),
+        "orphans": [],
+    }
     with _running(data_dir, port) as first:
         users = _demo_users(first.lines)
         reader = next(u for u, (_, groups) in users.items() if groups == "no restricted groups")
@@ -233,12 +238,6 @@ def _print_table(report: dict[str, Any]) -> None:
         f"leaks: {len(report['hr_leaks'])}, hr reader cited hr: {report['hr_control_cited']}"
     )
     print(f"  processes left after SIGTERM: {report['orphans'] or 'none'}")
-
-
-def _machine() -> str:
-    return (
-        f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, {sys.platform}"
-    )
 
 
 def _free_port() -> int:

@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import pytest
 
 from evals import metrics as m
+from evals.bench.machine import cpu_model, describe_machine
 
 
 def test_contains_fact_ignores_case_and_broken_lines() -> None:
@@ -41,3 +44,11 @@ def test_metric_direction_follows_its_name() -> None:
 
 def test_leaked_reports_each_forbidden_string_found() -> None:
     assert m.leaked(["call +31 6 1234", "ok"], ["+31 6 1234", "NL91"]) == ["+31 6 1234"]
+
+
+def test_benchmarks_name_the_cpu(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9B14\nflags\t\t: fpu\n")
+    assert cpu_model(info) == "AMD EPYC 9B14"
+    assert cpu_model(tmp_path / "missing") == "unknown CPU"
+    assert "cores (" in describe_machine()
