@@ -112,11 +112,11 @@ async def _embed(
         return []
     texts = [embedding_text(d.title, d.heading_path, d.text) for item in batch for d in item.drafts]
     keys = [content_hash(t) for t in texts]
+    sentences = deps.settings.sentence_vectors
     with clock.stage("embed"):
         async with deps.session_factory() as session:
-            stored = await store.existing_embeddings(session, keys)
+            stored = await store.existing_embeddings(session, keys, sentences=sentences)
         drafts = [d for item in batch for d in item.drafts]
-        sentences = deps.settings.sentence_vectors
         known = reusable(stored, keys, drafts, sentences=sentences)
         todo = sorted({key: i for i, key in enumerate(keys) if key not in known}.values())
         embedded = await embed_chunks(deps.embedder, [drafts[i] for i in todo], sentences=sentences)

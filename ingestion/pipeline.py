@@ -211,9 +211,9 @@ async def _embed(
     # A chunk's hash covers exactly the embedded text (title and heading included), so stored
     # vectors are reused only for identical input to the model.
     keys = [content_hash(t) for t in texts]
-    async with deps.session_factory() as session:
-        stored = await store.existing_embeddings(session, keys)
     sentences = deps.settings.sentence_vectors
+    async with deps.session_factory() as session:
+        stored = await store.existing_embeddings(session, keys, sentences=sentences)
     known = reusable(stored, keys, drafts, sentences=sentences)
     todo = [i for i, key in enumerate(keys) if key not in known]
     vectors: dict[int, ChunkVectors] = {i: known[key] for i, key in enumerate(keys) if key in known}

@@ -175,30 +175,37 @@ async def set_progress(
 
 
 async def existing_embeddings(
-    session: AsyncSession, hashes: Sequence[str]
+    session: AsyncSession, hashes: Sequence[str], *, sentences: bool
 ) -> dict[str, ChunkVectors]:
-    """Vectors already stored for identical chunk texts (with their sentence vectors, if
-    stored): re-syncs embed only what changed."""
+    """Vectors already stored for identical chunk texts (with ``sentences``, also their
+    sentence vectors, if stored): re-syncs embed only what changed."""
     if not hashes:
         return {}
-    rows = (
-        await session.execute(
+    if not sentences:
+        rows = await session.execute(
             text(
-                """
-                SELECT DISTINCT ON (c.content_hash) c.content_hash, c.embedding::text,
-                       array_remove(array_agg(s.embedding::text ORDER BY s.position), NULL)
-                FROM chunks c LEFT JOIN chunk_sentences s ON s.chunk_id = c.id
-                WHERE c.content_hash = ANY(:hashes)
-                GROUP BY c.content_hash, c.id
-                ORDER BY c.content_hash, count(s.chunk_id) DESC, c.id
-                """
+                "SELECT DISTINCT ON (content_hash) content_hash, embedding::text "
+                "FROM chunks WHERE content_hash = ANY(:hashes)"
             ),
             {"hashes": list(set(hashes))},
         )
-    ).all()
+        return {key: ChunkVectors(_parse_vector(chunk), []) for key, chunk in rows}
+    rows = await session.execute(
+        text(
+            """
+            SELECT DISTINCT ON (c.content_hash) c.content_hash, c.embedding::text,
+                   array_remove(array_agg(s.embedding::text ORDER BY s.position), NULL)
+            FROM chunks c LEFT JOIN chunk_sentences s ON s.chunk_id = c.id
+            WHERE c.content_hash = ANY(:hashes)
+            GROUP BY c.content_hash, c.id
+            ORDER BY c.content_hash, count(s.chunk_id) DESC, c.id
+            """
+        ),
+        {"hashes": list(set(hashes))},
+    )
     return {
-        key: ChunkVectors(_parse_vector(chunk), [_parse_vector(v) for v in sentences])
-        for key, chunk, sentences in rows
+        key: ChunkVectors(_parse_vector(chunk), [_parse_vector(v) for v in stored])
+        for key, chunk, stored in rows
     }
 
 

@@ -46,21 +46,14 @@ def reusable(
     *,
     sentences: bool,
 ) -> dict[str, ChunkVectors]:
-    """The stored vectors (by chunk hash, ``keys[i]`` for ``drafts[i]``) that serve as they are.
-
-    With ``sentences`` wanted, a chunk stored without its sentence vectors is embedded again;
-    without, stored sentence vectors are left out, so every chunk is written the same way.
-    """
-    out: dict[str, ChunkVectors] = {}
-    for key, draft in zip(keys, drafts, strict=True):
-        found = stored.get(key)
-        if found is None:
-            continue
-        if not sentences:
-            out[key] = ChunkVectors(found.chunk, [])
-        elif found.sentences or not sentence_texts(draft.text):
-            out[key] = found
-    return out
+    """The stored vectors (by chunk hash, ``keys[i]`` for ``drafts[i]``) that serve as they are:
+    with ``sentences`` wanted, a chunk stored without its sentence vectors is embedded again."""
+    return {
+        key: stored[key]
+        for key, draft in zip(keys, drafts, strict=True)
+        if key in stored
+        and (not sentences or stored[key].sentences or not sentence_texts(draft.text))
+    }
 
 
 async def embed_chunks(

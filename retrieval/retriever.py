@@ -162,11 +162,8 @@ async def sentence_leg(
     keyword: Sequence[Hit],
     *,
     groups: Sequence[str],
-    config: RetrievalConfig,
 ) -> list[Hit]:
-    """The sentence leg over both legs' candidates; empty when the version gives it no weight."""
-    if config.sentence_weight <= 0:
-        return []
+    """The sentence leg over both legs' candidates, best first."""
     candidates = list(dict.fromkeys(hit.chunk_id for hit in [*dense, *keyword]))
     return await sentence_scores(session, query_vector, candidates, groups=groups)
 
@@ -221,9 +218,7 @@ async def retrieve(
     sentence: list[Hit] = []
     if config.sentence_weight > 0:
         mark = time.perf_counter()
-        sentence = await sentence_leg(
-            session, await embedding, dense, keyword, groups=groups, config=config
-        )
+        sentence = await sentence_leg(session, await embedding, dense, keyword, groups=groups)
         timings["sentence_ms"] = (time.perf_counter() - mark) * 1000
     fused = fuse_legs(fused_dense, fused_keyword, config, sentence)
     rows = await load_chunks(

@@ -66,12 +66,7 @@ async def run_legs(
             )
             full_dense, full_keyword = dense, keyword
             sentence = await sentence_leg(
-                session,
-                vectors[query_id],
-                dense,
-                keyword,
-                groups=[EVERYONE],
-                config=replace(config, sentence_weight=max(config.sentence_weight, 1.0)),
+                session, vectors[query_id], dense, keyword, groups=[EVERYONE]
             )
             if config.complete_scores:
                 full_dense, full_keyword = await complete_legs(

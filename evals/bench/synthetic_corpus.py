@@ -2,8 +2,7 @@
 
 Texts are SciFact sentence windows (1-3 sentences). Vectors are NOT model outputs: each is a
 normalised noisy combination of two real MiniLM chunk embeddings (its source abstract's and
-a random one), so 100k vectors cost seconds instead of ~80 minutes of embedding; each
-sentence vector is its chunk's plus noise (as many as ingestion would store).
+a random one), so 100k vectors cost seconds instead of ~80 minutes of embedding.
 """
 
 import time
@@ -18,7 +17,6 @@ from pgvector.asyncpg import register_vector
 
 from app.db.base import BM25_INDEX_SQL, HNSW_INDEX_SQL
 from ingestion.chunking import content_hash
-from ingestion.vectors import sentence_texts
 from retrieval.analyzer import term_frequencies
 
 SELECTIVITY_GROUPS = {0.001: "sel_0_1pct", 0.01: "sel_1pct", 0.1: "sel_10pct", 0.5: "sel_50pct"}
@@ -38,16 +36,6 @@ def make_vectors(base: np.ndarray, owners: np.ndarray, rng: np.random.Generator)
     noise = rng.normal(0.0, 0.02, size=(len(owners), base.shape[1]))
     mixed = 0.75 * base[owners] + 0.25 * other + noise
     normalised: np.ndarray = (mixed / np.linalg.norm(mixed, axis=1, keepdims=True)).astype(
-        np.float32
-    )
-    return normalised
-
-
-def sentence_vectors(chunk: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """One vector per sentence: the chunk's plus noise, L2-normalised (the sentence leg's cost
-    depends on how many rows a chunk has, not on their values)."""
-    noisy = chunk + rng.normal(0.0, 0.03, size=(count, chunk.shape[0]))
-    normalised: np.ndarray = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(
         np.float32
     )
     return normalised
@@ -93,7 +81,6 @@ async def load_synthetic(
         access_ids = await _access_sets(conn, access)
         chunk_rows: list[tuple[object, ...]] = []
         posting_rows: list[tuple[object, ...]] = []
-        sentence_rows: list[tuple[object, ...]] = []
         total_terms = 0
         for i, body in enumerate(texts):
             chunk_id = uuid.uuid4()
@@ -120,12 +107,6 @@ async def load_synthetic(
                 (term, chunk_id, tf, length, access_ids[tuple(access[i])])
                 for term, tf in freq.items()
             )
-            sentence_rows.extend(
-                (chunk_id, position, vector)
-                for position, vector in enumerate(
-                    sentence_vectors(vectors[i], len(sentence_texts(body)), rng)
-                )
-            )
         await conn.copy_records_to_table(
             "chunks",
             records=chunk_rows,
@@ -148,9 +129,6 @@ async def load_synthetic(
             "chunk_terms",
             records=posting_rows,
             columns=["term", "chunk_id", "tf", "dl", "access_set"],
-        )
-        await conn.copy_records_to_table(
-            "chunk_sentences", records=sentence_rows, columns=["chunk_id", "position", "embedding"]
         )
         await conn.execute(
             "INSERT INTO term_stats (term, df) SELECT term, count(*) FROM chunk_terms GROUP BY term"
