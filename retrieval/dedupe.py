@@ -16,13 +16,22 @@ def shingles(text: str, size: int = 3) -> frozenset[tuple[str, ...]]:
     words = _WORD.findall(text.lower())
     if len(words) < size:
         return frozenset([tuple(words)]) if words else frozenset()
-    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+    # The i-th shifted word lists, zipped: the tuples stop at the shortest (the last shingle).
+    return frozenset(zip(*(words[i:] for i in range(size)), strict=False))
 
 
 def jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
     if not a and not b:
         return 1.0
-    return len(a & b) / len(a | b)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
+
+
+def _may_reach(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]], t: float) -> bool:
+    """False when ``jaccard(a, b) >= t`` is impossible by size alone (it is at most
+    ``min / max`` of the two sizes), so most pairs of unrelated passages skip the intersection."""
+    small, large = sorted((len(a), len(b)))
+    return large == 0 or small >= t * large
 
 
 def collapse_near_duplicates(
@@ -44,7 +53,10 @@ def collapse_near_duplicates(
         if digest in kept_hashes:
             continue
         grams = shingles(text_of(item))
-        if threshold <= 1.0 and any(jaccard(grams, other) >= threshold for other in kept_shingles):
+        if threshold <= 1.0 and any(
+            _may_reach(grams, other, threshold) and jaccard(grams, other) >= threshold
+            for other in kept_shingles
+        ):
             continue
         kept.append(item)
         kept_hashes.add(digest)

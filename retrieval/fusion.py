@@ -8,7 +8,6 @@ candidate missing from a leg gets that leg's lowest normalised value. A version 
 """
 
 import math
-import statistics
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -35,8 +34,10 @@ def normalise(scores: Sequence[float], method: Fusion) -> list[float]:
         low, high = min(scores), max(scores)
         span = high - low
         return [(s - low) / span if span > 0 else 1.0 for s in scores]
-    mean = statistics.fmean(scores)
-    spread = statistics.pstdev(scores) if len(scores) > 1 else 0.0
+    # math.fsum, not statistics.pstdev: that one sums exact fractions, 75 us for 50 scores,
+    # twice per question on the event loop.
+    mean = math.fsum(scores) / len(scores)
+    spread = math.sqrt(math.fsum((s - mean) ** 2 for s in scores) / len(scores))
     return [(s - mean) / spread if spread > 0 else 0.0 for s in scores]
 
 

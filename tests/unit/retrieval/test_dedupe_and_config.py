@@ -1,4 +1,8 @@
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from retrieval.dedupe import collapse_near_duplicates
 from retrieval.keyword import select_terms
@@ -75,3 +79,49 @@ def test_config_round_trips_and_rejects_unknown_keys() -> None:
     with pytest.raises(ValueError, match="complete_scores must be true or false"):
         RetrievalConfig.from_dict({"complete_scores": "yes"})
     assert RetrievalConfig.from_dict({"complete_scores": True}).complete_scores
+
+
+def _reference_collapse(items: list[tuple[str, str]], threshold: float, limit: int) -> list[str]:
+    """The definition: word 3-shingles as slices, Jaccard as intersection over union."""
+
+    def grams(text: str) -> frozenset[tuple[str, ...]]:
+        words = re.findall(r"\w+", text.lower())
+        if len(words) < 3:
+            return frozenset([tuple(words)]) if words else frozenset()
+        return frozenset(tuple(words[i : i + 3]) for i in range(len(words) - 2))
+
+    kept: list[tuple[str, frozenset[tuple[str, ...]]]] = []
+    for key, text in items:
+        if len(kept) >= limit:
+            break
+        g = grams(text)
+        if any(k == key for k, _ in kept):
+            continue
+        if any((len(g & o) / len(g | o) if g or o else 1.0) >= threshold for _, o in kept):
+            continue
+        kept.append((key, g))
+    return [k for k, _ in kept]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("abcdefgh"),
+            st.lists(st.sampled_from(["leave", "days", "paid", "office", "rotterdam", "27"])).map(
+                " ".join
+            ),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from([0.0, 0.3, 0.5, 0.8, 0.9, 1.0]),
+    st.integers(1, 8),
+)
+def test_collapse_matches_its_definition(
+    items: list[tuple[str, str]], threshold: float, limit: int
+) -> None:
+    """The size bound that skips most intersections never changes what is kept."""
+    kept = collapse_near_duplicates(
+        items, text_of=lambda i: i[1], hash_of=lambda i: i[0], threshold=threshold, limit=limit
+    )
+    assert [k for k, _ in kept] == _reference_collapse(items, threshold, limit)
