@@ -98,6 +98,7 @@ class Composition:
     support: float
     coverage: float = 0.0
     embedded: int = 0
+    semantic: float = 0.0  # the cosine to the question of the quoted sentence behind ``support``
 
 
 @dataclass(frozen=True)
@@ -216,13 +217,15 @@ def compose(
     )
     total = sum(idf.values())
     coverage = sum(w for t, w in idf.items() if t in cited_terms) / total if total else 0.0
+    evidence_best = max(chosen, key=lambda s: s.match)
     return Composition(
         answer=" ".join(parts),
         used=used,
         sentences=chosen,
-        support=_squash(max(s.match for s in chosen)),
+        support=_squash(evidence_best.match),
         coverage=coverage,
         embedded=embedded,
+        semantic=evidence_best.semantic,
     )
 
 

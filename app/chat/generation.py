@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.chat.composer import Composition, compose
-from app.chat.confidence import ConfidenceSignals, answer_confidence, score_margin
+from app.chat.confidence import (
+    ConfidenceSignals,
+    answer_confidence,
+    cosine_signal,
+    score_margin,
+)
 from app.chat.grounding import validate_answer
 from app.chat.llm import LlmClient
 from app.chat.llm_answerer import answer_with_llm
@@ -81,6 +86,7 @@ async def draft_answer(
         margin=score_margin([c.score for c in passages]),
         support=composition.support,
         coverage=composition.coverage,
+        semantic=cosine_signal(composition.semantic),
     )
     confidence = answer_confidence(signals, version.answer.weights)
     trace: dict[str, Any] = {

@@ -337,3 +337,18 @@ def test_hedged_sentences_of_another_passage_add_nothing_to_coverage() -> None:
     assert hedged.answer.startswith(plain.answer)
     assert hedged.coverage == plain.coverage
     assert hedged.support == plain.support
+
+
+def test_the_semantic_signal_is_the_cosine_of_the_sentence_behind_the_support() -> None:
+    embedder = HashingEmbedder()
+    question = "How many days of paid annual leave per year?"
+    result = compose(question, PASSAGES, embedder, ComposerConfig())
+    best = max(result.sentences, key=lambda s: s.match)
+    vectors = embedder.embed([question, best.sentence])
+    assert result.semantic == best.semantic
+    assert abs(result.semantic - float(vectors[1] @ vectors[0])) < 1e-5
+    unanswered = compose(
+        "Quantum chromodynamics gluon lattice?", PASSAGES, embedder, ComposerConfig()
+    )
+    assert unanswered.answer == ""
+    assert unanswered.semantic == 0.0
