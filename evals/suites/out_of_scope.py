@@ -89,6 +89,8 @@ async def _ask_all(
                     "kb": name,
                     "split": runs.split_half(question),
                     "confidence": asked.confidence if asked.draft else 0.0,
+                    # The signals behind it, so other weights can be tried on the same answers.
+                    "signals": asked.trace.get("signals", {}),
                     "handed_off": asked.handed_off,
                     "latency_ms": asked.latency_ms,
                     "first_token_ms": asked.trace.get("first_token_ms"),
