@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.chat.confidence import logistic
 from app.chat.sentence_pool import PreparedSentence, SentencePool
 from retrieval.analyzer import analyze, query_terms
 from retrieval.embeddings import Embedder
@@ -313,7 +314,7 @@ def _near_duplicate(a: str, b: str) -> bool:
 
 def _squash(score: float) -> float:
     """Map a sentence score to 0..1 (midpoint 0.4) for use in the answer confidence."""
-    return 1.0 / (1.0 + math.exp(-10.0 * (score - 0.4)))
+    return logistic(score, midpoint=0.4)
 
 
 def _standing(passages: Sequence[RetrievedChunk]) -> list[float]:

@@ -25,7 +25,8 @@ class ConfidenceWeights:
     margin: float = 0.05
     support: float = 0.35
     coverage: float = 0.30
-    # Off until the gates are refitted with it. On SQuAD 2.0 it alone separates unanswerable
+    # Off until the gates are refitted with it (a version stored without this key loads with
+    # this default, so raising it changes them too). On SQuAD 2.0 it alone separates unanswerable
     # questions best (AUC 0.697; answer confidence 0.613, retrieval 0.659, coverage 0.488); at
     # weight 1.0 the confidence's AUC rose to 0.68 but one-of-three only 0.820 -> 0.828.
     semantic: float = 0.0
@@ -40,9 +41,15 @@ def score_margin(scores: Sequence[float]) -> float:
     return max(0.0, min(1.0, (scores[0] - scores[1]) / abs(scores[0])))
 
 
+def logistic(value: float, *, midpoint: float, slope: float = 10.0) -> float:
+    """``value`` mapped to 0..1 by a logistic curve, 0.5 at ``midpoint``: how raw evidence
+    scores (the composer's sentence match, a cosine) become signals."""
+    return 1.0 / (1.0 + math.exp(-slope * (value - midpoint)))
+
+
 def cosine_signal(cosine: float, *, midpoint: float = 0.5, slope: float = 10.0) -> float:
     """A sentence's cosine to the question mapped to 0..1 (0.5 at ``midpoint``)."""
-    return 1.0 / (1.0 + math.exp(-slope * (cosine - midpoint)))
+    return logistic(cosine, midpoint=midpoint, slope=slope)
 
 
 def answer_confidence(signals: ConfidenceSignals, weights: ConfidenceWeights) -> float:

@@ -23,10 +23,6 @@ from retrieval.types import RetrievalConfig
 log = get_logger(__name__)
 
 
-# Signals added after versions were first stored: a version without the key did not weigh it.
-_WEIGHTS_ADDED_LATER = {"semantic": 0.0}
-
-
 @dataclass(frozen=True)
 class AnswerConfig:
     """``answerer`` is ``composer`` or ``llm`` (used only when an LLM endpoint is configured)."""
@@ -42,7 +38,7 @@ class AnswerConfig:
     def from_dict(cls, data: dict[str, Any]) -> "AnswerConfig":
         values = dict(data)
         if isinstance(values.get("weights"), dict):
-            values["weights"] = ConfidenceWeights(**{**_WEIGHTS_ADDED_LATER, **values["weights"]})
+            values["weights"] = ConfidenceWeights(**values["weights"])
         return cls(**values)
 
 
