@@ -5,9 +5,12 @@ the ``[n]`` citation of its passage. It never writes text of its own, so it cann
 or obey instructions hidden in a passage: passages are only ever quoted.
 
 Ranking: a sentence's ``match`` (dense similarity to the question plus IDF-weighted, stemmed
-term overlap) decides whether it qualifies and feeds the answer support; optional bonuses (off by
-default) for holding the kind of value asked for (a number, a date, a name) and for the
-passage's retrieval standing only reorder qualifying sentences.
+term overlap) decides whether it qualifies and feeds the answer support. Three optional cues
+(off by default) may then reorder the candidates: the best cosine of any candidate sentence of
+the same passage, the passage's retrieval standing, and holding the kind of value the question
+asks for (a number, a date, a name). Each is a penalty relative to the question's best
+candidate, so a score never exceeds its ``match`` and the selection floors keep their meaning.
+``evals/fit_sentence_ranking.py`` fits their weights on SQuAD 2.0 questions the eval never asks.
 
 Selection: the best sentence, then sentences nearly as good. When the best sentence is unsure
 (``hedge_below``), weaker sentences may join (``cited_passage_floor``, ``hedge_floor``) and,
@@ -20,15 +23,15 @@ Speed: every sentence is scored lexically (cached per chunk); only the best
 """
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.chat.answer_cues import answer_cue, question_kind
 from app.chat.confidence import logistic
 from app.chat.sentence_pool import PreparedSentence, SentencePool
-from retrieval.analyzer import analyze, query_terms
+from retrieval.analyzer import query_terms
 from retrieval.embeddings import Embedder
 from retrieval.types import RetrievedChunk
 
@@ -55,12 +58,18 @@ class ComposerConfig:
     lexical_weight: float = 0.45
     context_weight: float = 0.25  # heading/title terms count this much of a sentence term
     rank_decay: float = 0.02
-    # Bonus for the passage's retrieval score, min-max normalised within the retrieved set.
-    # Off by default: on SQuAD it helped, on Contoso it displaced correct lower-ranked pages.
+    # Ranking cues, each weighted against how far the sentence falls short of the question's
+    # best candidate on it (see the module docstring); 0 turns a cue off. All three are off:
+    # fitted on SQuAD (passage match 0.44, standing 0.14, answer type 0.14), they raised SQuAD's
+    # first cited sentence 0.748 -> 0.764 at the threshold, but Contoso's citation match fell
+    # 0.60 -> 0.56, demo answer accuracy 0.84 -> 0.83 and SQuAD in-scope declines rose past the
+    # out-of-scope gate's 0.05 (0.067); without standing, Contoso held but the rest did not.
+    # The passage's retrieval score, min-max normalised within the retrieved set.
     passage_weight: float = 0.0
-    # Bonus when the question asks for a number, date, person or place and the sentence has one.
-    # Off by default: +0.4 points on SQuAD, but one more demo hand-off case answered at 0.05.
+    # Holding a number, date, person or place when the question asks for one.
     cue_weight: float = 0.0
+    # The best cosine to the question of any candidate sentence of the same passage.
+    passage_match_weight: float = 0.0
     same_passage_penalty: float = 0.04
     embed_candidates: int = 24
     # Quote the sentence after the best one (same passage) in a free slot; see ``_follow_on``.
@@ -81,7 +90,7 @@ class Selected:
     score: float
     semantic: float = 0.0
     lexical: float = 0.0
-    match: float = 0.0  # semantic and lexical evidence alone (``score`` adds ranking bonuses)
+    match: float = 0.0  # semantic and lexical evidence alone (``score`` less the cue penalties)
     position: int = -1  # the sentence's position in its passage
 
 
@@ -147,6 +156,93 @@ def _shortlist(candidates: list[_Candidate], config: ComposerConfig) -> list[_Ca
     return list(chosen.values())[: max(config.embed_candidates, len(per_passage))]
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What one shortlisted sentence offers: its ``match`` and the three ranking cues."""
+
+    chunk_index: int
+    sentence: PreparedSentence
+    semantic: float  # cosine to the question
+    lexical: float
+    match: float
+    standing: float  # its passage's retrieval standing, 0..1 within the retrieved set
+    cue: float  # 1.0 when it holds the kind of value the question asks for
+    passage_best: float  # the best cosine of any shortlisted sentence of its passage
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    evidence: list[Evidence]
+    sentences: list[tuple[int, PreparedSentence]]  # every sentence, by passage index
+    idf: dict[str, float]
+    embedded: int
+
+
+def gather_evidence(
+    question: str,
+    passages: Sequence[RetrievedChunk],
+    embedder: Embedder,
+    config: ComposerConfig,
+    pool: SentencePool,
+) -> Shortlist | None:
+    """Score every sentence lexically, embed the shortlist, and measure its evidence; None
+    when the passages hold no quotable sentence."""
+    terms = query_terms(question)
+    sentences = [(i, s) for i, p in enumerate(passages) for s in pool.sentences(p)]
+    if not sentences:
+        return None
+    idf = _idf(terms, [s for _, s in sentences])
+    candidates = [_Candidate(i, s, _lexical(idf, s, config.context_weight)) for i, s in sentences]
+    shortlist = _shortlist(candidates, config)
+    standing = _standing(passages)
+    kind = question_kind(question)
+    vectors, embedded = pool.vectors(embedder, [question] + [c.sentence.text for c in shortlist])
+    similarity = [float(x) for x in np.asarray(vectors[1:] @ vectors[0]).tolist()]
+    passage_best: dict[int, float] = {}
+    for c, sim in zip(shortlist, similarity, strict=True):
+        passage_best[c.chunk_index] = max(passage_best.get(c.chunk_index, -1.0), sim)
+    evidence = [
+        Evidence(
+            chunk_index=c.chunk_index,
+            sentence=c.sentence,
+            semantic=sim,
+            lexical=c.lexical,
+            match=config.semantic_weight * sim
+            + config.lexical_weight * c.lexical
+            - config.rank_decay * c.chunk_index,
+            standing=standing[c.chunk_index],
+            cue=answer_cue(kind, c.sentence.text, terms),
+            passage_best=passage_best[c.chunk_index],
+        )
+        for c, sim in zip(shortlist, similarity, strict=True)
+    ]
+    return Shortlist(evidence=evidence, sentences=sentences, idf=idf, embedded=embedded)
+
+
+def rank(evidence: Sequence[Evidence], config: ComposerConfig) -> list[Selected]:
+    """Best first: ``match`` less each cue's shortfall against the best candidate's cues."""
+    cues = [
+        config.passage_weight * e.standing
+        + config.cue_weight * e.cue
+        + config.passage_match_weight * e.passage_best
+        for e in evidence
+    ]
+    best_cue = max(cues, default=0.0)
+    scored = [
+        Selected(
+            sentence=e.sentence.text,
+            chunk_index=e.chunk_index,
+            score=e.match - (best_cue - cue),
+            semantic=e.semantic,
+            lexical=e.lexical,
+            match=e.match,
+            position=e.sentence.position,
+        )
+        for e, cue in zip(evidence, cues, strict=True)
+    ]
+    return sorted(scored, key=lambda s: -s.score)
+
+
 def compose(
     question: str,
     passages: Sequence[RetrievedChunk],
@@ -160,46 +256,16 @@ def compose(
     ``[n]``, where ``n`` numbers that passage in ``used``.
     """
     pool = pool or SentencePool(chunk_capacity=64, vector_capacity=256)
-    terms = query_terms(question)
-    candidates_raw = [(i, s) for i, p in enumerate(passages) for s in pool.sentences(p)]
-    if not candidates_raw:
+    found = gather_evidence(question, passages, embedder, config, pool)
+    if found is None:
         return EMPTY
-    idf = _idf(terms, [s for _, s in candidates_raw])
-    candidates = [
-        _Candidate(i, s, _lexical(idf, s, config.context_weight)) for i, s in candidates_raw
-    ]
-    shortlist = _shortlist(candidates, config)
-    standing = _standing(passages)
-    kind = question_kind(question)
-    vectors, embedded = pool.vectors(embedder, [question] + [c.sentence.text for c in shortlist])
-    similarity = np.asarray(vectors[1:] @ vectors[0]).tolist()
-    scored: list[Selected] = []
-    for c, sim in zip(shortlist, similarity, strict=True):
-        match = (
-            config.semantic_weight * float(sim)
-            + config.lexical_weight * c.lexical
-            - config.rank_decay * c.chunk_index
-        )
-        bonus = config.passage_weight * standing[c.chunk_index] + config.cue_weight * answer_cue(
-            kind, c.sentence.text, terms
-        )
-        scored.append(
-            Selected(
-                sentence=c.sentence.text,
-                chunk_index=c.chunk_index,
-                score=match + bonus,
-                semantic=float(sim),
-                lexical=c.lexical,
-                match=match,
-                position=c.sentence.position,
-            )
-        )
-    scored.sort(key=lambda s: -s.score)
+    scored = rank(found.evidence, config)
+    idf, embedded = found.idf, found.embedded
     hedge = _hedges(scored, config)
     chosen = _select(scored, config, hedge=hedge)
     if config.follow_on and chosen and hedge:
         chosen = _follow_on(chosen, passages, pool, config)
-    # Support measures how well a sentence answers (``match``), never the ranking bonuses.
+    # Support measures how well a sentence answers (``match``), never the ranking cues.
     support = _squash(max(s.match for s in scored)) if scored else 0.0
     if not chosen:
         return Composition(answer="", used=[], sentences=[], support=support, embedded=embedded)
@@ -212,9 +278,9 @@ def compose(
     # Coverage counts the passages cited as evidence: those a sure answer would cite. Sentences
     # added only because the best one is unsure are context, like a follow-on sentence.
     sure = _select(scored, config, hedge=False) if hedge else chosen
-    evidence = {s.chunk_index for s in sure} & set(used)
+    cited_evidence = {s.chunk_index for s in sure} & set(used)
     cited_terms = frozenset().union(
-        *(s.terms | s.context_terms for i, s in candidates_raw if i in evidence)
+        *(s.terms | s.context_terms for i, s in found.sentences if i in cited_evidence)
     )
     total = sum(idf.values())
     coverage = sum(w for t, w in idf.items() if t in cited_terms) / total if total else 0.0
@@ -324,62 +390,3 @@ def _standing(passages: Sequence[RetrievedChunk]) -> list[float]:
     if high <= low:
         return [1.0 for _ in scores]
     return [(s - low) / (high - low) for s in scores]
-
-
-_NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-    "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
-    "hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|third|quarter|twice"
-)
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_HAS_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
-_HAS_DATE = re.compile(
-    rf"\b(?:1\d{{3}}|20\d{{2}}|\d{{1,4}}s|\d+(?:st|nd|rd|th)|{_MONTHS})\b"
-    r"|\b(?:centur(?:y|ies)|BC|AD|BCE|CE)\b",
-    re.IGNORECASE,
-)
-_INNER_CAPITALISED = re.compile(r"(?<=\s)[A-Z][\w\-]+")
-_ASKS_NUMBER = re.compile(
-    r"\bhow (?:many|much|long|old|far|large|big|high|tall|often)\b"
-    r"|\bwhat (?:percentage|percent|number|amount|proportion)\b",
-    re.IGNORECASE,
-)
-_ASKS_DATE = re.compile(
-    r"\bwhen\b|\b(?:what|which|in what) (?:year|years|century|date|decade|day|month|era)\b",
-    re.IGNORECASE,
-)
-_ASKS_NAME = re.compile(
-    r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:country|city|state|region|place|nation)\b",
-    re.IGNORECASE,
-)
-
-
-def question_kind(question: str) -> str:
-    """``number``, ``date``, ``name`` (a person or place) or ``""``: what the answer must contain."""
-    if _ASKS_NUMBER.search(question):
-        return "number"
-    if _ASKS_DATE.search(question):
-        return "date"
-    if _ASKS_NAME.search(question):
-        return "name"
-    return ""
-
-
-def answer_cue(kind: str, sentence: str, question_terms: Sequence[str]) -> float:
-    """1.0 when ``sentence`` holds the kind of value the question asks for, else 0.0.
-
-    A name must be a capitalised word inside the sentence that the question does not mention.
-    """
-    if kind == "number":
-        return float(bool(_HAS_NUMBER.search(sentence)))
-    if kind == "date":
-        return float(bool(_HAS_DATE.search(sentence)))
-    if kind == "name":
-        asked = set(question_terms)
-        return float(
-            any(
-                (terms := analyze(m.group())) and terms[0] not in asked
-                for m in _INNER_CAPITALISED.finditer(sentence)
-            )
-        )
-    return 0.0

@@ -21,7 +21,7 @@ from evals.workspace import CorpusFile, open_workspace
 SOURCE = "squad"
 
 
-def _articles(settings: Settings) -> list[dict[str, Any]]:
+def articles(settings: Settings) -> list[dict[str, Any]]:
     path = runs.datasets_dir(settings) / "squad2" / "dev-v2.0.shared.json"
     data: list[dict[str, Any]] = json.loads(path.read_text())["data"]
     return data
@@ -30,7 +30,7 @@ def _articles(settings: Settings) -> list[dict[str, Any]]:
 def corpus(settings: Settings) -> list[CorpusFile]:
     return [
         CorpusFile(name=f"{a['title']}_{i:03d}.txt", data=p["context"].encode())
-        for a in _articles(settings)
+        for a in articles(settings)
         for i, p in enumerate(a["paragraphs"])
     ]
 
@@ -39,7 +39,7 @@ def questions(settings: Settings, *, per_class: int, seed: int = 7) -> list[dict
     """A seeded sample of ``per_class`` answerable and ``per_class`` unanswerable questions."""
     answerable: list[dict[str, Any]] = []
     unanswerable: list[dict[str, Any]] = []
-    for article in _articles(settings):
+    for article in articles(settings):
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 row = {

@@ -3,8 +3,11 @@
 import uuid
 from dataclasses import replace
 
-from app.chat.composer import ComposerConfig, Selected, compose
+import pytest
+
+from app.chat.composer import ComposerConfig, Evidence, Selected, compose, rank
 from app.chat.followups import is_follow_up, retrieval_query
+from app.chat.sentence_pool import PreparedSentence
 from retrieval.types import RetrievedChunk
 from tests.fakes import HashingEmbedder
 
@@ -169,7 +172,7 @@ def test_reference_marks_are_dropped_so_quotes_never_look_like_citations() -> No
 
 
 def test_question_kind_and_answer_cues() -> None:
-    from app.chat.composer import answer_cue, question_kind
+    from app.chat.answer_cues import answer_cue, question_kind
     from retrieval.analyzer import query_terms
 
     assert question_kind("How many nations are within the Amazon Basin?") == "number"
@@ -183,16 +186,54 @@ def test_question_kind_and_answer_cues() -> None:
     assert not answer_cue("name", "The report was written for the King.", terms)
 
 
-def test_ranking_bonuses_never_raise_support() -> None:
+def test_ranking_cues_never_raise_support_nor_a_score_above_its_match() -> None:
     question = "How many days of paid annual leave per year?"
-    plain = compose(
-        question, PASSAGES, HashingEmbedder(), ComposerConfig(passage_weight=0, cue_weight=0)
+    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0)
+    plain = compose(question, PASSAGES, HashingEmbedder(), off)
+    cued = compose(
+        question,
+        PASSAGES,
+        HashingEmbedder(),
+        replace(off, passage_weight=1, cue_weight=1, passage_match_weight=1),
     )
-    boosted = compose(
-        question, PASSAGES, HashingEmbedder(), ComposerConfig(passage_weight=1, cue_weight=1)
+    assert cued.support == plain.support
+    assert all(s.score == s.match for s in plain.sentences)
+    assert all(s.score <= s.match for s in cued.sentences)
+
+
+def _evidence(chunk: int, position: int, match: float, **cues: float) -> Evidence:
+    sentence = PreparedSentence(
+        text=f"Sentence {position} of passage {chunk}.",
+        terms=frozenset(),
+        position=position,
+        context_terms=frozenset(),
     )
-    assert boosted.support == plain.support
-    assert boosted.sentences[0].score > boosted.sentences[0].match
+    values = {"standing": 0.0, "cue": 0.0, "passage_best": 0.0, **cues}
+    return Evidence(chunk, sentence, semantic=match, lexical=0.0, match=match, **values)
+
+
+def test_a_passage_that_clearly_answers_lends_its_quieter_sentences_rank() -> None:
+    """Two sentences match equally; the one whose passage holds a close paraphrase of the
+    question ranks first once ``passage_match_weight`` is on, and only then."""
+    evidence = [
+        _evidence(0, 0, 0.40, passage_best=0.45),
+        _evidence(1, 0, 0.70, passage_best=0.90),
+        _evidence(1, 1, 0.40, passage_best=0.90),
+    ]
+    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0)
+    assert [s.score for s in rank(evidence, off)] == [0.70, 0.40, 0.40]
+    assert rank(evidence, off)[1].chunk_index == 0  # a tie keeps the shortlist order
+    ranked = rank(evidence, replace(off, passage_match_weight=0.5))
+    assert [(s.chunk_index, s.position) for s in ranked] == [(1, 0), (1, 1), (0, 0)]
+    assert ranked[0].score == ranked[0].match  # the best on every cue pays no penalty
+    assert ranked[2].score == pytest.approx(0.40 - 0.5 * (0.90 - 0.45))
+
+
+def test_an_answer_type_cue_reorders_only_within_its_weight() -> None:
+    evidence = [_evidence(0, 0, 0.60), _evidence(0, 1, 0.55, cue=1.0)]
+    config = ComposerConfig(passage_weight=0, passage_match_weight=0)
+    assert rank(evidence, replace(config, cue_weight=0.04))[0].position == 0
+    assert rank(evidence, replace(config, cue_weight=0.06))[0].position == 1
 
 
 def test_at_most_three_distinct_sentences_are_cited_best_first() -> None:
@@ -329,7 +370,8 @@ def test_hedged_sentences_of_another_passage_add_nothing_to_coverage() -> None:
         _chunk("Only a few drops of the liquid were collected by Paris chemists."),
     ]
     question = "How much liquid oxygen did early French experimenters produce?"
-    unsure = ComposerConfig(hedge_below=9.0, follow_on=False, min_sentence_score=0.0)
+    no_cues = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0)
+    unsure = replace(no_cues, hedge_below=9.0, follow_on=False, min_sentence_score=0.0)
     plain = compose(question, passages, HashingEmbedder(), unsure)
     hedged = compose(question, passages, HashingEmbedder(), replace(unsure, hedge_floor=0.0))
     assert plain.used == [0]
