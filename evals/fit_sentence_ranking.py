@@ -12,9 +12,10 @@ answer (the eval's own test).
 
 Model: a listwise softmax over each question's shortlist, ``logit = a * match + w . cues``,
 maximising the probability of the positive sentences (Adam, L2); questions without a positive
-in the shortlist teach nothing and are left out. The composer adds ``w / a`` of each cue to
-``match``, so the printed weights are the config's ``passage_match_weight``, ``passage_weight``
-and ``cue_weight``. ``match`` itself (the semantic and lexical weights) stays as configured, so
+in the shortlist teach nothing and are left out. The composer weighs each cue by ``w / a``
+against ``match`` (as a shortfall from the best candidate: the same ranking), so the printed
+weights are the config's ``passage_match_weight``, ``passage_weight`` and ``cue_weight``.
+``match`` itself (the semantic and lexical weights) stays as configured, so
 support, confidence and every selection floor keep their meaning.
 
 Report: top-1 and top-3 of the ranking by ``match`` alone and with the fitted cues, under 5-fold
@@ -64,7 +65,7 @@ class Example:
 
 def held_out_questions(settings: Settings, count: int, seed: int) -> list[dict[str, Any]]:
     """A seeded sample of answerable questions that the eval's sample does not contain."""
-    asked = {row["id"] for row in squad.questions(settings, per_class=250)}
+    asked = {row["id"] for row in squad.questions(settings, per_class=squad.PER_CLASS)}
     rows = [
         {
             "article": a["title"],

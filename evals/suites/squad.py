@@ -19,6 +19,7 @@ from evals.suites import answer_runs as runs
 from evals.workspace import CorpusFile, open_workspace
 
 SOURCE = "squad"
+PER_CLASS = 250  # questions per class in the eval's seeded sample
 
 
 def articles(settings: Settings) -> list[dict[str, Any]]:
@@ -56,7 +57,9 @@ def questions(settings: Settings, *, per_class: int, seed: int = 7) -> list[dict
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_result_arguments(parser)
-    parser.add_argument("--per-class", type=int, default=250, help="questions per class (seeded)")
+    parser.add_argument(
+        "--per-class", type=int, default=PER_CLASS, help="questions per class (seeded)"
+    )
     parser.add_argument("--seed", type=int, default=7)
 
 
