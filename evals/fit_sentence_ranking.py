@@ -41,7 +41,7 @@ from app.resources import load_models
 from app.settings import Settings
 from evals import answer_metrics as m
 from evals.suites import answer_runs as runs
-from evals.suites import squad
+from evals.suites import out_of_scope, squad
 from evals.workspace import open_workspace
 from retrieval.retriever import retrieve
 
@@ -64,8 +64,13 @@ class Example:
 
 
 def held_out_questions(settings: Settings, count: int, seed: int) -> list[dict[str, Any]]:
-    """A seeded sample of answerable questions that the eval's sample does not contain."""
-    asked = {row["id"] for row in squad.questions(settings, per_class=squad.PER_CLASS)}
+    """A seeded sample of answerable questions that no suite asks: neither ``eval squad``'s
+    sample nor the SQuAD questions of ``eval out_of_scope``."""
+    asked = {
+        row["id"]
+        for row in squad.questions(settings, per_class=squad.PER_CLASS)
+        + out_of_scope.squad_questions(settings)
+    }
     rows = [
         {
             "article": a["title"],
@@ -127,7 +132,7 @@ def fit(examples: Sequence[Example], *, l2: float = 1e-2, steps: int = 800) -> M
     stacked = np.vstack([e.features for e in useful])
     mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
     standardised = [((e.features - mean) / scale, e.positive.astype(np.float64)) for e in useful]
-    w = np.zeros(len(COLUMNS))
+    w = np.zeros(stacked.shape[1])
     first, second = np.zeros_like(w), np.zeros_like(w)
     for step in range(1, steps + 1):
         grad = l2 * w
@@ -184,9 +189,26 @@ def cross_validate(
     return {name: round(value / len(examples), 4) for name, value in scored.items()}
 
 
-def config_weights(w: Matrix) -> dict[str, float]:
-    """The fitted cue weights in units of ``match``, as ``ComposerConfig`` takes them."""
-    return {CONFIG_NAMES[c]: round(float(w[i] / w[0]), 4) for i, c in enumerate(COLUMNS) if i}
+def config_weights(w: Matrix, columns: Sequence[str] = COLUMNS) -> dict[str, float]:
+    """The fitted cue weights in units of ``match``, as ``ComposerConfig`` takes them (a cue
+    left out of ``columns`` gets 0)."""
+    weights = dict.fromkeys(CONFIG_NAMES.values(), 0.0)
+    for i, column in enumerate(columns):
+        if i:
+            weights[CONFIG_NAMES[column]] = round(float(w[i] / w[0]), 4)
+    return weights
+
+
+def without(
+    examples: Sequence[Example], left_out: Sequence[str]
+) -> tuple[list[Example], list[str]]:
+    """The examples with the ``left_out`` cue columns dropped, and the columns that remain."""
+    unknown = set(left_out) - set(CONFIG_NAMES)
+    if unknown:
+        raise ValueError(f"unknown cue(s) {sorted(unknown)}; cues are {sorted(CONFIG_NAMES)}")
+    keep = [i for i, c in enumerate(COLUMNS) if c not in left_out]
+    kept = [Example(e.article, e.features[:, keep], e.positive) for e in examples]
+    return kept, [COLUMNS[i] for i in keep]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,15 +216,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=".groundwork")
     parser.add_argument("--questions", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--without",
+        nargs="*",
+        default=[],
+        choices=sorted(CONFIG_NAMES),
+        help="cues to leave out of the fit (their weight stays 0)",
+    )
     args = parser.parse_args(argv)
     settings = Settings(data_dir=args.data_dir)
     rows = held_out_questions(settings, args.questions, args.seed)
-    examples = asyncio.run(collect(settings, rows))
+    examples, columns = without(asyncio.run(collect(settings, rows)), args.without)
     report = {
         "questions": len(examples),
         "answer_in_shortlist": round(sum(e.positive.any() for e in examples) / len(examples), 4),
         "cv_by_article": cross_validate(examples),
-        "weights": config_weights(fit(examples)),
+        "weights": config_weights(fit(examples), columns),
     }
     print(json.dumps(report, indent=2))
     return 0

@@ -10,6 +10,8 @@ term overlap) decides whether it qualifies and feeds the answer support. Three o
 the same passage, the passage's retrieval standing, and holding the kind of value the question
 asks for (a number, a date, a name). Each is a penalty relative to the question's best
 candidate, so a score never exceeds its ``match`` and the selection floors keep their meaning.
+The cues choose the quotes, never the confidence: support and coverage judge the sentences a
+cue-free ranking selects.
 ``evals/fit_sentence_ranking.py`` fits their weights on SQuAD 2.0 questions the eval never asks.
 
 Selection: the best sentence, then sentences nearly as good. When the best sentence is unsure
@@ -24,7 +26,7 @@ Speed: every sentence is scored lexically (cached per chunk); only the best
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -59,11 +61,14 @@ class ComposerConfig:
     context_weight: float = 0.25  # heading/title terms count this much of a sentence term
     rank_decay: float = 0.02
     # Ranking cues, each weighted against how far the sentence falls short of the question's
-    # best candidate on it (see the module docstring); 0 turns a cue off. All three are off:
-    # fitted on SQuAD (passage match 0.44, standing 0.14, answer type 0.14), they raised SQuAD's
-    # first cited sentence 0.748 -> 0.764 at the threshold, but Contoso's citation match fell
-    # 0.60 -> 0.56, demo answer accuracy 0.84 -> 0.83 and SQuAD in-scope declines rose past the
-    # out-of-scope gate's 0.05 (0.067); without standing, Contoso held but the rest did not.
+    # best candidate on it (see the module docstring); 0 turns a cue off. They reorder the
+    # quotes only: the confidence judges the cue-free selection, so declines never move. All
+    # three are off. Fitted without standing (``evals.fit_sentence_ranking --without standing``,
+    # 1,500 SQuAD questions no suite asks: passage match 0.431, answer type 0.130) they do not
+    # rank better held out (CV by article: top-1 0.777 -> 0.776, top-3 0.894 -> 0.897); on the
+    # suites against weights 0: SQuAD first cited sentence 0.752 -> 0.760 at the threshold,
+    # one-of-three 0.816 either way, demo citation precision 0.938 -> 0.960 and token F1 0.168
+    # -> 0.180, but Contoso's citation match 0.64 -> 0.60. With standing, Contoso fell further.
     # The passage's retrieval score, min-max normalised within the retrieved set.
     passage_weight: float = 0.0
     # Holding a number, date, person or place when the question asks for one.
@@ -99,7 +104,8 @@ class Composition:
     """``used`` holds indices into the passage list, in citation order (citation n = used[n-1]).
 
     ``support`` (0..1) says how well the best quoted sentence answers the question;
-    ``coverage`` is the IDF-weighted share of question terms found in the cited passages.
+    ``coverage`` is the IDF-weighted share of question terms found in the passages a sure,
+    cue-free selection cites (with the ranking cues off, the cited passages).
     """
 
     answer: str
@@ -261,7 +267,11 @@ def compose(
         return EMPTY
     scored = rank(found.evidence, config)
     idf, embedded = found.idf, found.embedded
-    hedge = _hedges(scored, config)
+    # Which sentences a cue-free ranking would select is the evidence the confidence judges:
+    # the cues choose the quotes, never how sure the answer is. (Judging the re-ranked quotes
+    # instead lowered the coverage and declined in-scope questions once the cues were on.)
+    plain = rank(found.evidence, _cue_free(config)) if _has_cues(config) else scored
+    hedge = _hedges(plain, config)
     chosen = _select(scored, config, hedge=hedge)
     if config.follow_on and chosen and hedge:
         chosen = _follow_on(chosen, passages, pool, config)
@@ -275,16 +285,16 @@ def compose(
         if item.chunk_index not in used:
             used.append(item.chunk_index)
         parts.append(f"{item.sentence} [{used.index(item.chunk_index) + 1}]")
-    # Coverage counts the passages cited as evidence: those a sure answer would cite. Sentences
-    # added only because the best one is unsure are context, like a follow-on sentence.
-    sure = _select(scored, config, hedge=False) if hedge else chosen
-    cited_evidence = {s.chunk_index for s in sure} & set(used)
+    # The evidence is what a sure answer would cite. Sentences added only because the best one
+    # is unsure are context, like a follow-on sentence: they add no coverage and no support.
+    sure = _select(plain, config, hedge=False) if hedge or plain is not scored else chosen
+    evidence_passages = {s.chunk_index for s in sure}
     cited_terms = frozenset().union(
-        *(s.terms | s.context_terms for i, s in found.sentences if i in cited_evidence)
+        *(s.terms | s.context_terms for i, s in found.sentences if i in evidence_passages)
     )
     total = sum(idf.values())
     coverage = sum(w for t, w in idf.items() if t in cited_terms) / total if total else 0.0
-    evidence_best = max(chosen, key=lambda s: s.match)
+    evidence_best = max(sure, key=lambda s: s.match)
     return Composition(
         answer=" ".join(parts),
         used=used,
@@ -294,6 +304,14 @@ def compose(
         embedded=embedded,
         semantic=evidence_best.semantic,
     )
+
+
+def _has_cues(config: ComposerConfig) -> bool:
+    return bool(config.passage_weight or config.cue_weight or config.passage_match_weight)
+
+
+def _cue_free(config: ComposerConfig) -> ComposerConfig:
+    return replace(config, passage_weight=0.0, cue_weight=0.0, passage_match_weight=0.0)
 
 
 def _select(

@@ -42,13 +42,27 @@ def demo_corpus() -> list[CorpusFile]:
     ]
 
 
+# SQuAD questions asked per class (answerable in scope, all across domains), and their seed.
+SQUAD_PER_CLASS = 60
+SQUAD_SEED = 11
+
+
+def squad_questions(
+    settings: Settings, *, per_class: int = SQUAD_PER_CLASS
+) -> list[dict[str, Any]]:
+    """The SQuAD questions this suite asks (a different seeded sample from ``eval squad``'s)."""
+    return squad.questions(settings, per_class=per_class, seed=SQUAD_SEED)
+
+
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_result_arguments(parser)
-    parser.add_argument("--squad-per-class", type=int, default=60, help="SQuAD questions per class")
+    parser.add_argument(
+        "--squad-per-class", type=int, default=SQUAD_PER_CLASS, help="SQuAD questions per class"
+    )
     parser.add_argument("--max-in-scope-declined", type=float, default=0.05)
     parser.add_argument(
         "--parts",
@@ -118,7 +132,7 @@ def _summary(records: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
 async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     models = load_models(settings)
     contoso_q = [row["question"] for row in contoso.questions(settings)]
-    squad_rows = squad.questions(settings, per_class=args.squad_per_class, seed=11)
+    squad_rows = squad_questions(settings, per_class=args.squad_per_class)
     squad_answerable = [r["question"] for r in squad_rows if r["answers"]]
     squad_all = [r["question"] for r in squad_rows]
     demo_in_scope = [

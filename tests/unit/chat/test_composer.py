@@ -394,3 +394,25 @@ def test_the_semantic_signal_is_the_cosine_of_the_sentence_behind_the_support() 
     )
     assert unanswered.answer == ""
     assert unanswered.semantic == 0.0
+
+
+def test_ranking_cues_change_the_quotes_but_never_the_confidence() -> None:
+    """The answer-type cue puts the sentence holding a number first and cites its passage
+    first; support, coverage and the semantic signal stay those of the cue-free answer."""
+    passages = [
+        _chunk("How many days of annual leave employees get per year depends on the policy."),
+        _chunk("The policy grants 27 days.", title="Leave"),
+    ]
+    question = "How many days of annual leave do employees get per year?"
+    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0)
+    loose = replace(off, min_sentence_score=0.0, relative_floor=0.0, hedge_below=0.0)
+    plain = compose(question, passages, HashingEmbedder(), loose)
+    cued = compose(question, passages, HashingEmbedder(), replace(loose, cue_weight=1.0))
+    assert plain.sentences[0].chunk_index == 0
+    assert cued.sentences[0].chunk_index == 1
+    assert cued.answer != plain.answer
+    assert (cued.support, cued.coverage, cued.semantic) == (
+        plain.support,
+        plain.coverage,
+        plain.semantic,
+    )

@@ -3,6 +3,7 @@
 import random
 
 import numpy as np
+import pytest
 
 from evals.fit_sentence_ranking import (
     Example,
@@ -10,6 +11,7 @@ from evals.fit_sentence_ranking import (
     cross_validate,
     fit,
     hits,
+    without,
 )
 
 
@@ -48,3 +50,17 @@ def test_hits_counts_questions_with_an_answer_among_the_best_k() -> None:
     example = Example("a", np.array([[0.9, 0, 0, 0], [0.5, 0, 0, 0]]), np.array([False, True]))
     assert hits([example], lambda x: x[:, 0], 1) == 0.0
     assert hits([example], lambda x: x[:, 0], 2) == 1.0
+
+
+def test_a_left_out_cue_is_not_fitted_and_keeps_weight_zero() -> None:
+    examples, columns = without(_examples(200, seed=3), ["standing"])
+    assert columns == ["match", "passage_best", "cue"]
+    assert examples[0].features.shape[1] == 3
+    weights = config_weights(fit(examples, steps=300), columns)
+    assert weights["passage_weight"] == 0.0
+    assert weights["cue_weight"] > 0.1
+
+
+def test_leaving_out_an_unknown_cue_is_refused() -> None:
+    with pytest.raises(ValueError, match="colour"):
+        without(_examples(2, seed=4), ["colour"])
