@@ -157,6 +157,8 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
                     await asyncio.wait_for(counters.aclose(), 2)
             if app.state.web.chat.llm is not None:
                 await app.state.web.chat.llm.aclose()
+            if app.state.web.chat.retrieval.postings is not None:
+                await app.state.web.chat.retrieval.postings.close()
             await engine.dispose()
 
     secret = hashlib.sha256(settings.web.session_secret.get_secret_value().encode()).digest()

@@ -29,6 +29,8 @@ from guardrails.policy import (
 from ingestion.pipeline import PiiHook, PipelineDeps
 from retrieval.embeddings import Embedder, build_embedder
 from retrieval.parallel import ParallelLegs
+from retrieval.postings_cache import PostingsCache
+from retrieval.process_state import ProcessState
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
 
 
@@ -158,9 +160,16 @@ def build_chat_deps(
         settings=settings.chat,
         injection_score=(detector.score) if detector else (lambda text: 0.0),
         injection_threshold=detector.threshold if detector else 1.0,
-        parallel=(
-            ParallelLegs(session_factory, max_in_flight=settings.chat.parallel_legs_in_flight)
-            if session_factory is not None and settings.chat.parallel_legs_in_flight
-            else None
+        retrieval=ProcessState(
+            parallel=(
+                ParallelLegs(session_factory, max_in_flight=settings.chat.parallel_legs_in_flight)
+                if session_factory is not None and settings.chat.parallel_legs_in_flight
+                else None
+            ),
+            postings=(
+                PostingsCache(session_factory, max_postings=settings.chat.postings_cache_postings)
+                if session_factory is not None and settings.chat.postings_cache_postings
+                else None
+            ),
         ),
     )

@@ -95,6 +95,9 @@ class ChatSettings(_Group):
     # Run a question's two retrieval legs on two connections while at most this many
     # retrievals are in flight in the process (0 = never); see ``retrieval/parallel.py``.
     parallel_legs_in_flight: int = Field(default=1, ge=0, le=64)
+    # Postings the process keeps in memory for the keyword leg (about 16 bytes each plus ~100
+    # per distinct chunk; 0 = score every query in SQL); see ``retrieval/postings_cache.py``.
+    postings_cache_postings: int = Field(default=10_000_000, ge=0, le=1_000_000_000)
 
 
 class LlmSettings(_Group):

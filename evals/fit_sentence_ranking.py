@@ -105,8 +105,7 @@ async def collect(settings: Settings, rows: Sequence[dict[str, Any]]) -> list[Ex
                     row["question"],
                     groups=user.readable_groups,
                     config=version.retrieval,
-                    readable_counts=deps.readable,
-                    parallel=deps.parallel,
+                    state=deps.retrieval,
                 )
             found = gather_evidence(
                 row["question"], result.chunks, deps.embedder, version.composer, deps.pool

@@ -223,7 +223,8 @@ async def delete_chunks(session: AsyncSession, document_id: uuid.UUID) -> None:
                 FROM chunk_terms p JOIN chunks c ON c.id = p.chunk_id
                 WHERE c.document_id = :doc GROUP BY p.term ORDER BY p.term
             )
-            UPDATE term_stats ts SET df = ts.df - gone.df FROM gone WHERE ts.term = gone.term
+            UPDATE term_stats ts SET df = ts.df - gone.df, version = nextval('term_stats_version')
+            FROM gone WHERE ts.term = gone.term
             """
         ),
         {"doc": document_id},
@@ -357,7 +358,8 @@ async def _insert_postings(
                 INSERT INTO term_stats (term, df)
                 SELECT term, count(*) FROM unnest(CAST(:terms AS varchar[])) AS t(term)
                 GROUP BY term ORDER BY term
-                ON CONFLICT (term) DO UPDATE SET df = term_stats.df + EXCLUDED.df
+                ON CONFLICT (term) DO UPDATE
+                SET df = term_stats.df + EXCLUDED.df, version = nextval('term_stats_version')
                 """
             ),
             {"terms": columns["terms"]},
@@ -387,9 +389,15 @@ async def update_document_access(
     await session.execute(
         text(
             """
-            UPDATE chunk_terms p SET access_set = a.id
-            FROM chunks c JOIN access_sets a ON a.key = access_key(c.access)
-            WHERE c.document_id = :doc AND p.chunk_id = c.id AND p.access_set <> a.id
+            WITH moved AS (
+                UPDATE chunk_terms p SET access_set = a.id
+                FROM chunks c JOIN access_sets a ON a.key = access_key(c.access)
+                WHERE c.document_id = :doc AND p.chunk_id = c.id AND p.access_set <> a.id
+                RETURNING p.term
+            ),
+            terms AS (SELECT DISTINCT term FROM moved ORDER BY term)
+            UPDATE term_stats ts SET version = nextval('term_stats_version')
+            FROM terms WHERE ts.term = terms.term
             """
         ),
         {"doc": document_id},

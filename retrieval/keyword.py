@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from retrieval.postings_cache import PostingsCache, QueryTerm, TermPostings
 from retrieval.types import Hit, RetrievalConfig
 
 
@@ -40,7 +41,7 @@ class Bm25:
 
 _TERMS = text(
     """
-    SELECT ts.term, ts.df, cs.chunk_count,
+    SELECT ts.term, ts.df, ts.version, cs.chunk_count,
            GREATEST(cs.term_total::float8 / GREATEST(cs.chunk_count, 1), 1.0) AS avgdl
     FROM term_stats ts CROSS JOIN corpus_stats cs
     WHERE cs.id = 1 AND ts.term = ANY(CAST(:terms AS varchar[])) AND ts.df > 0
@@ -163,6 +164,14 @@ _KEYWORD_OF = text(
     """
 )
 
+# The in-memory capped pass (``retrieval.postings_cache``): the access lists ``:groups`` may
+# read, and which of the ranked candidates they may read, checked against ``chunks`` itself.
+_READABLE_SET_IDS = text("SELECT id FROM access_sets WHERE access && CAST(:groups AS varchar[])")
+_READABLE_OF = text(
+    "SELECT id FROM chunks WHERE id = ANY(CAST(:ids AS uuid[])) "
+    "AND access && CAST(:groups AS varchar[])"
+)
+
 # A capped pass that comes back short widens its cap this many times before the exact pass.
 _CAP_WIDENING = 10
 
@@ -198,14 +207,28 @@ def select_terms(
     return [(term, _idf(df, n)) for term, df in kept]
 
 
-async def _bm25_params(
-    session: AsyncSession, terms: Sequence[str], bm25: Bm25
-) -> dict[str, object] | None:
+@dataclass(frozen=True)
+class _Chosen:
+    """The terms to score with their idf (``params``, bound by every scoring statement) and
+    the version of each term's postings, which the postings cache checks its copy against."""
+
+    params: dict[str, object]
+    versions: dict[str, int]
+
+    def query_terms(self) -> list[QueryTerm]:
+        terms, idfs = self.params["terms"], self.params["idfs"]
+        return [
+            QueryTerm(term=t, version=self.versions[t], idf=idf)
+            for t, idf in zip(terms, idfs, strict=True)  # type: ignore[call-overload]
+        ]
+
+
+async def _bm25_params(session: AsyncSession, terms: Sequence[str], bm25: Bm25) -> _Chosen | None:
     """The chosen terms with their idf, avgdl, k1 and b; None when no term is in the corpus."""
     rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
     if not rows:
         return None
-    n, avgdl = int(rows[0][2]), float(rows[0][3])
+    n, avgdl = int(rows[0][3]), float(rows[0][4])
     chosen = select_terms(
         [(str(r[0]), int(r[1])) for r in rows],
         n,
@@ -213,13 +236,14 @@ async def _bm25_params(
         max_df_ratio=bm25.max_df_ratio,
         max_postings=bm25.max_postings,
     )
-    return {
+    params: dict[str, object] = {
         "terms": [t for t, _ in chosen],
         "idfs": [idf for _, idf in chosen],
         "avgdl": avgdl,
         "k1": bm25.k1,
         "b": bm25.b,
     }
+    return _Chosen(params=params, versions={str(r[0]): int(r[2]) for r in rows})
 
 
 async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval setting
@@ -232,6 +256,7 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
     scan_cap: int = 400,
     few_readable: bool = False,
     every_set: bool = False,
+    postings: PostingsCache | None = None,
 ) -> list[Hit]:
     """Top-``k`` readable chunks by Okapi BM25 over the postings in ``chunk_terms``.
 
@@ -241,27 +266,89 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
     chunks access-checked, then ten times as many, then every match of the corpus, until ``k``
     readable are found or none is left. Every path is exact. ``every_set`` (the caller's count
     found every access list readable) drops the access-list restriction from the capped pass;
-    if that is stale, the access check of the capped candidates still holds.
+    if that is stale, the access check of the capped candidates still holds. ``postings`` (the
+    process's copy of recently queried terms) scores the capped passes in memory when it holds
+    every chosen term at its current version; the access check stays in SQL.
     """
     if not groups or not terms or k <= 0:
         return []
     chosen = await _bm25_params(session, terms, bm25)
     if chosen is None:
         return []
-    params = {**chosen, "groups": list(groups), "k": k, "cap": max(scan_cap, k)}
+    params = {**chosen.params, "groups": list(groups), "k": k, "cap": max(scan_cap, k)}
     if few_readable:
         found = (await session.execute(_KEYWORD_READABLE, params)).all()
         return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
     first_cap = max(scan_cap, k)
-    for cap in (first_cap, first_cap * _CAP_WIDENING):
-        capped = _KEYWORD_CAPPED_ALL if every_set else _KEYWORD_CAPPED
-        found = (await session.execute(capped, {**params, "cap": cap})).all()
-        # Fewer than ``k`` readable among the capped candidates is final only if the cap was
-        # not reached (every matching chunk was considered).
-        if len(found) >= k or (found and int(found[0][2]) < cap):
-            return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
+    query_terms = chosen.query_terms()
+    cached = postings.lookup(query_terms) if postings is not None else None
+    if postings is not None and cached is not None:
+        hits = await _capped_in_memory(
+            session,
+            postings,
+            query_terms,
+            cached,
+            bm25,
+            avgdl=float(chosen.params["avgdl"]),  # type: ignore[arg-type]
+            groups=list(groups),
+            k=k,
+            first_cap=first_cap,
+            every_set=every_set,
+        )
+        if hits is not None:
+            return hits
+    else:
+        for cap in (first_cap, first_cap * _CAP_WIDENING):
+            capped = _KEYWORD_CAPPED_ALL if every_set else _KEYWORD_CAPPED
+            found = (await session.execute(capped, {**params, "cap": cap})).all()
+            # Fewer than ``k`` readable among the capped candidates is final only if the cap
+            # was not reached (every matching chunk was considered).
+            if len(found) >= k or (found and int(found[0][2]) < cap):
+                return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
     found = (await session.execute(_KEYWORD_FILTERED, params)).all()
     return [Hit(chunk_id=row[0], score=float(row[1])) for row in found]
+
+
+async def _capped_in_memory(  # noqa: PLR0913 - the capped pass's inputs
+    session: AsyncSession,
+    cache: PostingsCache,
+    query_terms: Sequence[QueryTerm],
+    cached: Sequence[TermPostings],
+    bm25: Bm25,
+    *,
+    avgdl: float,
+    groups: list[str],
+    k: int,
+    first_cap: int,
+    every_set: bool,
+) -> list[Hit] | None:
+    """The capped passes scored from the process's copy of the postings, each candidate
+    access-checked in SQL; None if even the widened cap found fewer than ``k`` readable."""
+    readable_sets = None
+    if not every_set:
+        found = await session.execute(_READABLE_SET_IDS, {"groups": groups})
+        readable_sets = [int(set_id) for set_id in found.scalars()]
+    for cap in (first_cap, first_cap * _CAP_WIDENING):
+        ids, scores, candidates = cache.rank(
+            query_terms,
+            cached,
+            k1=bm25.k1,
+            b=bm25.b,
+            avgdl=avgdl,
+            readable_sets=readable_sets,
+            limit=cap,
+        )
+        readable = set(
+            (await session.execute(_READABLE_OF, {"ids": ids, "groups": groups})).scalars()
+        )
+        hits = [
+            Hit(chunk_id=chunk_id, score=score)
+            for chunk_id, score in zip(ids, scores, strict=True)
+            if chunk_id in readable
+        ]
+        if len(hits) >= k or candidates <= cap:
+            return hits[:k]
+    return None
 
 
 async def keyword_scores(
@@ -277,8 +364,12 @@ async def keyword_scores(
     if not groups or not chunk_ids:
         return []
     chosen = await _bm25_params(session, terms, bm25) if terms else None
-    if chosen is None:  # no query term in the corpus: every readable chunk scores 0
-        chosen = {"terms": [], "idfs": [], "avgdl": 1.0, "k1": bm25.k1, "b": bm25.b}
-    params = {**chosen, "ids": list(chunk_ids), "groups": list(groups)}
+    scoring = (
+        chosen.params
+        if chosen is not None
+        # no query term in the corpus: every readable chunk scores 0
+        else {"terms": [], "idfs": [], "avgdl": 1.0, "k1": bm25.k1, "b": bm25.b}
+    )
+    params = {**scoring, "ids": list(chunk_ids), "groups": list(groups)}
     rows = (await session.execute(_KEYWORD_OF, params)).all()
     return [Hit(chunk_id=row[0], score=float(row[1])) for row in rows]

@@ -15,8 +15,7 @@ from retrieval.dedupe import collapse_near_duplicates
 from retrieval.embeddings import Embedder, embed_query
 from retrieval.fusion import FusedHit, fuse, retrieval_confidence
 from retrieval.keyword import Bm25, keyword_scores, keyword_search
-from retrieval.parallel import ParallelLegs
-from retrieval.readable import ReadableCounts
+from retrieval.process_state import ProcessState
 from retrieval.search import (
     count_readable,
     dense_scores,
@@ -34,24 +33,25 @@ async def search_legs(
     *,
     groups: Sequence[str],
     config: RetrievalConfig,
-    readable_counts: ReadableCounts | None = None,
+    state: ProcessState | None = None,
     dense_session: AsyncSession | None = None,
 ) -> tuple[list[Hit], list[Hit], dict[str, float]]:
     """Both legs under the caller's groups: ``(dense, keyword, timings_ms)``.
 
     ``vector`` is awaited only when the dense leg needs it, so the caller's query embedding
     (a worker thread) runs while the readable count and the keyword leg run in Postgres.
-    ``readable_counts`` (the process's cache) spares the count; it only picks the path.
-    ``dense_session`` (a second connection) runs the dense leg at the same time as the keyword
-    leg instead of after it; it must see the same committed data as ``session``.
+    ``state`` (the serving process's) spares the readable count, which only picks the path,
+    and may score the keyword leg from its copy of the postings. ``dense_session`` (a second
+    connection) runs the dense leg at the same time as the keyword leg instead of after it; it
+    must see the same committed data as ``session``.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     limit, share = config.exact_below + 1, config.broad_share
-    if readable_counts is None:
+    if state is None:
         readable = await count_readable(session, groups=groups, limit=limit, share=share)
     else:
-        readable = await readable_counts.count(session, groups=groups, limit=limit, share=share)
+        readable = await state.readable.count(session, groups=groups, limit=limit, share=share)
     few = readable.few(config)
     timings["count_ms"] = (time.perf_counter() - started) * 1000
 
@@ -66,6 +66,7 @@ async def search_legs(
             scan_cap=config.keyword_scan_cap,
             few_readable=few,
             every_set=readable.every_set,
+            postings=state.postings if state else None,
         )
         timings["keyword_ms"] = (time.perf_counter() - mark) * 1000
         return hits
@@ -175,13 +176,12 @@ async def retrieve(
     *,
     groups: Sequence[str],
     config: RetrievalConfig,
-    readable_counts: ReadableCounts | None = None,
-    parallel: ParallelLegs | None = None,
+    state: ProcessState | None = None,
 ) -> RetrievalResult:
     """The top ``config.k`` readable chunks for ``query``, best first, with a confidence.
 
     Chunks with the same content hash, or near-duplicate texts, collapse to the best-ranked one.
-    ``parallel`` (the serving process's) may lend a second connection so both legs run at once;
+    ``state`` (the serving process's) may lend a second connection so both legs run at once;
     without one they run one after the other on ``session``.
     """
     started = time.perf_counter()
@@ -194,6 +194,7 @@ async def retrieve(
 
     embedding = asyncio.ensure_future(embed())
     try:
+        parallel = state.parallel if state else None
         async with parallel.lend() if parallel else nullcontext() as second:
             dense, keyword, leg_timings = await search_legs(
                 session,
@@ -201,7 +202,7 @@ async def retrieve(
                 query,
                 groups=groups,
                 config=config,
-                readable_counts=readable_counts,
+                state=state,
                 dense_session=second,
             )
     finally:

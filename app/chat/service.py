@@ -30,8 +30,7 @@ from app.settings import ChatSettings
 from guardrails.policy import LlmRoundTrip, PiiGuard, PiiPolicy
 from guardrails.validation import validate_question
 from retrieval.embeddings import Embedder
-from retrieval.parallel import ParallelLegs
-from retrieval.readable import ReadableCounts
+from retrieval.process_state import ProcessState
 from retrieval.retriever import retrieve
 from retrieval.types import RetrievalResult
 
@@ -62,8 +61,8 @@ class ChatDeps:
 
     ``llm`` is None without a configured endpoint; ``pool`` caches sentence vectors per process;
     ``pii`` applies the deployment's PII policy (pass-through without a detector);
-    ``readable`` caches readable-set sizes, which pick the retrieval path; ``parallel`` lends
-    the dense leg a second connection when the process is lightly loaded.
+    ``retrieval`` is what the process keeps between retrievals (readable-set counts, a second
+    connection, a copy of recent postings).
     """
 
     embedder: Embedder
@@ -73,8 +72,7 @@ class ChatDeps:
     injection_threshold: float = 0.5
     llm: LlmClient | None = None
     pool: SentencePool = field(default_factory=SentencePool)
-    readable: ReadableCounts = field(default_factory=ReadableCounts)
-    parallel: ParallelLegs | None = None
+    retrieval: ProcessState = field(default_factory=ProcessState)
 
     @property
     def redact(self) -> Callable[[str], str]:
@@ -227,8 +225,7 @@ async def answer_question(
         query,
         groups=principal.readable_groups,
         config=version.retrieval,
-        readable_counts=deps.readable,
-        parallel=deps.parallel,
+        state=deps.retrieval,
     )
     trace["retrieval"] = _retrieval_trace(result)
     trace["stages_ms"]["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    Sequence,
     SmallInteger,
     String,
     Text,
@@ -32,6 +33,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import EMBEDDING_DIM, HNSW_EF_CONSTRUCTION, HNSW_M, Base
+
+TERM_VERSIONS = Sequence("term_stats_version", metadata=Base.metadata)
 
 EVERYONE = "everyone"
 ROLES = ("user", "agent", "admin")
@@ -236,6 +239,13 @@ class TermStat(Base):
     __tablename__ = "term_stats"
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     df: Mapped[int] = mapped_column(BigInteger)
+    # A new value from ``term_stats_version`` whenever this term's postings change (added,
+    # removed, or their access list): a process's copy of them (``retrieval.postings_cache``)
+    # is current only while it names this version. A sequence, so no value ever repeats, even
+    # after a TRUNCATE.
+    version: Mapped[int] = mapped_column(
+        BigInteger, TERM_VERSIONS, server_default=TERM_VERSIONS.next_value()
+    )
 
 
 class CorpusStat(Base):

@@ -24,6 +24,8 @@ from evals.embedding_cache import embed_cached
 from ingestion.chunking import embedding_text
 from retrieval.embeddings import Embedder
 from retrieval.parallel import ParallelLegs
+from retrieval.postings_cache import PostingsCache
+from retrieval.process_state import ProcessState
 from retrieval.readable import ReadableCounts
 from retrieval.retriever import retrieve
 from retrieval.search import count_readable, vector_search
@@ -79,27 +81,19 @@ async def latencies(
     groups: list[str],
     config: RetrievalConfig,
     clients: int,
-    parallel_in_flight: int = 1,
+    state: ProcessState,
 ) -> list[float]:
+    """Each query's full ``retrieve()`` time, from ``clients`` concurrent loops sharing
+    ``state`` as a serving process's requests share it."""
     pending = list(queries)
     out: list[float] = []
-    counts = ReadableCounts()  # the serving process's cache, as the API uses it
-    parallel = ParallelLegs(make_session_factory(engine), max_in_flight=parallel_in_flight)
 
     async def client() -> None:
         while pending:
             query = pending.pop()
             async with AsyncSession(engine) as session:
                 started = time.perf_counter()
-                await retrieve(
-                    session,
-                    embedder,
-                    query,
-                    groups=groups,
-                    config=config,
-                    readable_counts=counts,
-                    parallel=parallel,
-                )
+                await retrieve(session, embedder, query, groups=groups, config=config, state=state)
                 out.append((time.perf_counter() - started) * 1000)
 
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -135,25 +129,43 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
     texts = [data.queries[q] for q in qids]
     qvecs = [v.tolist() for v in embed_cached(embedder, texts, data_dir=settings.data_dir)]
     config = RetrievalConfig(complete_scores=args.complete_scores)
-    engine = make_engine(url, pool_size=max(args.clients, 2))
+    engine = make_engine(url, pool_size=max(args.clients, 2) + 1)  # + 1: background loads
+    # The serving process's copy of the postings, started empty and kept across the rows (as
+    # a process keeps it); a query whose terms it does not hold yet is scored in SQL.
+    sessions, capacity = make_session_factory(engine), settings.chat.postings_cache_postings
+    postings = PostingsCache(sessions, max_postings=capacity) if capacity else None
+    legs = settings.chat.parallel_legs_in_flight  # as the serving process runs them
+
+    def process_state() -> ProcessState:
+        """A fresh readable-count cache per measurement (as before), the same postings copy."""
+        parallel = ParallelLegs(sessions, max_in_flight=legs) if legs else None
+        return ProcessState(readable=ReadableCounts(), parallel=parallel, postings=postings)
+
     report: dict[str, Any] = {"chunks": corpus.chunks, "queries": len(qids), "rows": []}
     try:
-        await latencies(engine, embedder, texts[:20], [EVERYONE], config, 1)  # warm-up
+        await latencies(engine, embedder, texts[:20], [EVERYONE], config, 1, process_state())
         print(f"\n{len(qids)} queries per row; config {config}\n")
         print(
             "| readable share | recall@10 | short results | dense ms (mean) | "
-            f"1 client p50 / p95 ms | {args.clients} clients p50 / p95 ms |"
+            f"1 client p50 / p95 ms | {args.clients} clients p50 / p95 ms | "
+            "keyword legs in memory |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         for share, groups in SELECTIVITIES:
             recall, short, dense_ms = await recall_at_10(engine, qvecs, groups, config)
-            legs = settings.chat.parallel_legs_in_flight  # as the serving process runs them
-            one = await latencies(engine, embedder, texts, groups, config, 1, legs)
-            many = await latencies(engine, embedder, texts, groups, config, args.clients, legs)
+            before = (postings.hits, postings.misses) if postings else (0, 0)
+            one = await latencies(engine, embedder, texts, groups, config, 1, process_state())
+            many = await latencies(
+                engine, embedder, texts, groups, config, args.clients, process_state()
+            )
+            hits, misses = (
+                (postings.hits - before[0], postings.misses - before[1]) if postings else (0, 0)
+            )
             print(
                 f"| {share:.1%} | {recall:.4f} | {short} | {dense_ms:.1f} | "
                 f"{_pct(one, 0.5):.1f} / {_pct(one, 0.95):.1f} | "
-                f"{_pct(many, 0.5):.1f} / {_pct(many, 0.95):.1f} |",
+                f"{_pct(many, 0.5):.1f} / {_pct(many, 0.95):.1f} | "
+                f"{hits} of {hits + misses} |",
                 flush=True,
             )
             report["rows"].append(
@@ -166,6 +178,8 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
                     "one_client_p95_ms": round(_pct(one, 0.95), 1),
                     f"{args.clients}_clients_p50_ms": round(_pct(many, 0.5), 1),
                     f"{args.clients}_clients_p95_ms": round(_pct(many, 0.95), 1),
+                    "keyword_in_memory": hits,
+                    "keyword_in_sql": misses,
                 }
             )
     finally:

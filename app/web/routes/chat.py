@@ -219,8 +219,7 @@ async def search(
         query,
         groups=principal.readable_groups,
         config=config,
-        readable_counts=web.chat.readable,
-        parallel=web.chat.parallel,
+        state=web.chat.retrieval,
     )
     results = []
     for chunk in result.chunks:

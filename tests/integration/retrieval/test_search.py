@@ -12,6 +12,7 @@ from ingestion import store
 from retrieval.analyzer import query_terms, term_frequencies
 from retrieval.keyword import Bm25, keyword_scores, keyword_search
 from retrieval.parallel import ParallelLegs
+from retrieval.process_state import ProcessState
 from retrieval.readable import ReadableCounts
 from retrieval.retriever import complete_legs, retrieve
 from retrieval.search import (
@@ -277,7 +278,12 @@ async def test_a_stale_readable_count_changes_the_path_never_the_results(
     for groups in (["a"], ["b"]):
         fresh = await retrieve(db_session, EMBEDDER, query, groups=groups, config=config)
         stale = await retrieve(
-            db_session, EMBEDDER, query, groups=groups, config=config, readable_counts=counts
+            db_session,
+            EMBEDDER,
+            query,
+            groups=groups,
+            config=config,
+            state=ProcessState(readable=counts),
         )
         assert [c.chunk_id for c in stale.chunks] == [c.chunk_id for c in fresh.chunks]
         assert len(stale.chunks) == (5 if groups == ["a"] else 2)
@@ -302,7 +308,7 @@ async def test_legs_on_two_connections_return_what_one_connection_returns(
                 "lost badge",
                 groups=groups,
                 config=config,
-                parallel=parallel,
+                state=ProcessState(parallel=parallel),
             )
             assert [c.chunk_id for c in two.chunks] == [c.chunk_id for c in one.chunks]
             readable = {"a": 12, "b": 1}
