@@ -49,7 +49,8 @@ def load_models(
 ) -> Models:
     """Load the embedder and tokenizer, plus Presidio and the injection detector (about 10 s).
 
-    ``serving`` (the web process) embeds with ``serve_threads`` torch threads, else ``threads``.
+    ``serving`` (the web process) embeds with ``serve_threads`` threads, else ``threads``, and
+    encodes questions with ``serve_runtime``.
     """
     model_dir = (
         Path(settings.embedding.model_path)
@@ -62,6 +63,11 @@ def load_models(
         batch_size=settings.embedding.batch_size,
         threads=settings.embedding.serve_threads if serving else settings.embedding.threads,
         precision=settings.embedding.precision,
+        onnx_dir=(
+            settings.data_dir / "onnx"
+            if serving and settings.embedding.serve_runtime == "onnxruntime"
+            else None
+        ),
     )
     tokenizer = WordpieceTokenizer.from_model_dir(model_dir)
     redactor = (

@@ -48,6 +48,11 @@ class EmbeddingSettings(_Group):
     # leaves the other cores to PostgreSQL and the event loop. On 2 cores (100k chunks, all
     # readable) retrieval p95 went 42.6 -> 37.0 ms with 1 client, 197 -> 152 ms with 8.
     serve_threads: int = Field(default=1, ge=0, le=64, description="0 = torch default")
+    # What encodes the web process's questions (batches up to 16): ``onnxruntime`` runs an
+    # export of the same weights (made locally once, under data_dir/onnx, and used only if it
+    # reproduces torch's vectors), 19.7 -> 8.7 ms a question on an AVX2 EPYC; it is skipped
+    # where bfloat16 is native and ``precision`` picks it. See ``retrieval/onnx_encoder.py``.
+    serve_runtime: Literal["onnxruntime", "torch"] = "onnxruntime"
     # Matrix products in bfloat16 where the CPU has it natively (``auto``): 2.6x the
     # throughput here, vectors within cosine 0.99997 of float32.
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
