@@ -139,6 +139,7 @@ class PostingsCache:
             # A term's postings name each chunk once, so plain fancy-index addition is exact.
             scores[chunks] += contribution
         touched = np.flatnonzero(scores)  # every posting contributes > 0 (idf > 0, tf >= 1)
+        count = len(touched)
         if len(touched) > limit > 0:
             best = np.argpartition(-scores[touched], limit - 1)[:limit]
             touched = touched[best]
@@ -146,7 +147,6 @@ class PostingsCache:
             touched = touched[:0]
         ids = [uuid.UUID(bytes=self._chunk_keys[int(i)]) for i in touched]
         order = sorted(range(len(ids)), key=lambda j: (-scores[touched[j]], ids[j]))
-        count = int(np.count_nonzero(scores))
         return [ids[j] for j in order], [float(scores[touched[j]]) for j in order], count
 
     def _load_in_background(self, terms: Sequence[str]) -> None:
