@@ -45,13 +45,19 @@ class Models:
 
 
 def load_models(
-    settings: Settings, *, with_guardrails: bool = True, serving: bool = False
+    settings: Settings,
+    *,
+    with_guardrails: bool = True,
+    serving: bool = False,
+    questions: bool = False,
 ) -> Models:
     """Load the embedder and tokenizer, plus Presidio and the injection detector (about 10 s).
 
-    ``serving`` (the web process) embeds with ``serve_threads`` threads, else ``threads``, and
-    encodes questions with ``serve_runtime``.
+    ``serving`` (the web process) embeds with ``serve_threads`` threads, else ``threads``.
+    ``serving`` or ``questions`` (an evaluation that answers questions as the web process does)
+    encodes retrieval questions with ``serve_runtime``.
     """
+    runtime = settings.embedding.serve_runtime if serving or questions else "torch"
     model_dir = (
         Path(settings.embedding.model_path)
         if settings.embedding.model_path
@@ -63,11 +69,8 @@ def load_models(
         batch_size=settings.embedding.batch_size,
         threads=settings.embedding.serve_threads if serving else settings.embedding.threads,
         precision=settings.embedding.precision,
-        onnx_dir=(
-            settings.data_dir / "onnx"
-            if serving and settings.embedding.serve_runtime == "onnxruntime"
-            else None
-        ),
+        onnx_dir=settings.data_dir / "onnx" if runtime != "torch" else None,
+        int8_queries=runtime == "onnxruntime_int8",
     )
     tokenizer = WordpieceTokenizer.from_model_dir(model_dir)
     redactor = (

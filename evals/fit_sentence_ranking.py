@@ -88,7 +88,7 @@ def held_out_questions(settings: Settings, count: int, seed: int) -> list[dict[s
 
 async def collect(settings: Settings, rows: Sequence[dict[str, Any]]) -> list[Example]:
     files = squad.corpus(settings)
-    models = load_models(settings)
+    models = load_models(settings, questions=True)
     examples: list[Example] = []
     async with open_workspace(
         settings, "chat-squad", fingerprint=runs.fingerprint(files), models=models

@@ -151,7 +151,7 @@ async def _opened(
     try:
         await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
         scoped = settings.model_copy(update={"database_url": url, "data_dir": root})
-        loaded = models or load_models(scoped)
+        loaded = models or load_models(scoped, questions=True)
         engine = make_engine(url, pool_size=8)
         await ensure_embedding_model(
             engine, name=loaded.embedder.name, dimension=loaded.embedder.dimension

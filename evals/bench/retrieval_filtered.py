@@ -22,7 +22,7 @@ from evals.bench.synthetic_corpus import EVERYONE, SELECTIVITY_GROUPS, load_synt
 from evals.datasets_scifact import chunk_scifact, load_scifact, sentence_windows
 from evals.embedding_cache import embed_cached
 from ingestion.chunking import embedding_text
-from retrieval.embeddings import Embedder
+from retrieval.embeddings import Embedder, embed_questions
 from retrieval.parallel import ParallelLegs
 from retrieval.postings_cache import PostingsCache
 from retrieval.process_state import ProcessState
@@ -127,7 +127,7 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
     )
     qids = sorted(data.queries)[: args.queries]
     texts = [data.queries[q] for q in qids]
-    qvecs = [v.tolist() for v in embed_cached(embedder, texts, data_dir=settings.data_dir)]
+    qvecs = [v.tolist() for v in embed_questions(embedder, texts)]
     config = RetrievalConfig(complete_scores=args.complete_scores)
     engine = make_engine(url, pool_size=max(args.clients, 2) + 1)  # + 1: background loads
     # The serving process's copy of the postings, started empty and kept across the rows (as

@@ -31,8 +31,7 @@ from evals.bench.fusion_tuning import (
 from evals.bench.scifact_corpus import load_scifact_corpus
 from evals.bench.scratch_db import scratch_database
 from evals.datasets_scifact import SciFact, load_scifact
-from evals.embedding_cache import embed_cached
-from retrieval.embeddings import Embedder
+from retrieval.embeddings import Embedder, embed_questions
 from retrieval.retriever import complete_legs, given, search_legs, sentence_leg
 from retrieval.tokens import WordpieceTokenizer, packaged_model_dir
 from retrieval.types import Hit, RetrievalConfig
@@ -145,7 +144,8 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
             f"corpus: {len(data.docs)} docs, {corpus.chunks} chunks ({corpus.load_seconds:.0f} s)"
         )
         qids = list(data.queries)
-        qvec = embed_cached(embedder, [data.queries[q] for q in qids], data_dir=settings.data_dir)
+        # The questions as the serving process encodes them (``embedding.serve_runtime``).
+        qvec = embed_questions(embedder, [data.queries[q] for q in qids])
         vectors = {q: v.tolist() for q, v in zip(qids, qvec, strict=True)}
         tune_ids, held_ids = split_queries(qids)
         subsets = {"tune half": tune_ids, "held-out half": held_ids, "all": qids}
@@ -254,6 +254,6 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
 
 
 def measure_quality(settings: Any, args: Any) -> dict[str, Any]:
-    embedder = load_models(settings, with_guardrails=False).embedder
+    embedder = load_models(settings, with_guardrails=False, questions=True).embedder
     with scratch_database(settings, "bench_scifact", fresh=args.fresh) as url:
         return asyncio.run(evaluate(settings, url, args, embedder))

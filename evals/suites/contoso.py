@@ -68,7 +68,7 @@ def score(rows: list[dict[str, Any]], asked: list[runs.Asked], threshold: float)
 async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     files = corpus(settings)
     rows = questions(settings)[: args.limit or None]
-    models = load_models(settings)
+    models = load_models(settings, questions=True)
     async with open_workspace(
         settings, "chat-contoso", fingerprint=runs.fingerprint(files), models=models
     ) as ws:

@@ -130,7 +130,7 @@ def _summary(records: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    models = load_models(settings)
+    models = load_models(settings, questions=True)
     contoso_q = [row["question"] for row in contoso.questions(settings)]
     squad_rows = squad_questions(settings, per_class=args.squad_per_class)
     squad_answerable = [r["question"] for r in squad_rows if r["answers"]]

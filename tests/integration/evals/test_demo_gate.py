@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900
 async def test_demo_golden_set_meets_committed_thresholds(
     settings: Settings, engine: AsyncEngine
 ) -> None:
-    models = load_models(settings)
+    models = load_models(settings, questions=True)
     await ensure_embedding_model(
         engine, name=models.embedder.name, dimension=models.embedder.dimension
     )

@@ -72,3 +72,19 @@ def test_sync_embed_passes_through() -> None:
     assert (embedder.name, embedder.dimension) == ("slow", 4)
     with pytest.raises(RuntimeError):
         CoalescingEmbedder(SlowEmbedder(fail_on="x")).embed(["x"])
+
+
+class QuestionEmbedder(SlowEmbedder):
+    """Encodes retrieval questions apart from other texts (as the int8 question encoder does)."""
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return -self.embed(texts)
+
+
+async def test_questions_go_through_the_inner_question_encoder() -> None:
+    inner = QuestionEmbedder()
+    embedder = CoalescingEmbedder(inner)
+    vectors = await asyncio.gather(*(embed_query(embedder, t) for t in ("a", "ab")))
+    assert [v.tolist() for v in vectors] == [[-1, -1, -1.0, 0.0], [-2, -1, -1.0, 0.0]]
+    assert embedder.embed(["a"]).tolist() == [[1, 1, 1.0, 0.0]]  # other texts as before
+    assert (await embed_query(inner, "a")).tolist() == [-1, -1, -1.0, 0.0]  # uncoalesced too

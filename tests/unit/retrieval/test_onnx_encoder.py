@@ -1,13 +1,14 @@
 """ONNX Runtime encodes the serving process's questions: exported locally from the packaged
-weights, used only when it reproduces torch's vectors, and never touching the torch model."""
+weights, used only when it reproduces torch's vectors (or, for the int8 copy that encodes
+retrieval questions, stays within cosine 0.98 of them), and never touching the torch model."""
 
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from retrieval.embeddings import SentenceTransformerEmbedder
-from retrieval.onnx_encoder import model_digest
+from retrieval.embeddings import SentenceTransformerEmbedder, embed_questions
+from retrieval.onnx_encoder import MIN_INT8_PROBE_COSINE, model_digest
 from retrieval.tokens import packaged_model_dir
 
 TEXTS = [
@@ -45,3 +46,41 @@ def test_a_broken_export_leaves_torch(tmp_path: Path) -> None:
     )
     assert embedder.runtime == "torch"
     assert embedder.embed(TEXTS).shape == (3, 384)
+
+
+def test_int8_encodes_questions_only_and_stays_close_to_torch(tmp_path: Path) -> None:
+    model_dir = packaged_model_dir()
+    torch_only = SentenceTransformerEmbedder(name="m", model_dir=model_dir, precision="float32")
+    embedder = SentenceTransformerEmbedder(
+        name="m", model_dir=model_dir, precision="float32", onnx_dir=tmp_path, int8_queries=True
+    )
+    assert embedder.query_runtime == "onnxruntime-int8"
+    digest = model_digest(model_dir, torch.__version__)
+    assert sorted(p.name for p in tmp_path.glob("*.onnx")) == [
+        f"{digest}.int8.onnx",
+        f"{digest}.onnx",
+    ]
+    exact = torch_only.embed(TEXTS)
+    questions = embedder.embed_queries(TEXTS)
+    cosine = np.sum(exact * questions, axis=1)
+    # close (per-channel int8), but not the same vectors: the int8 copy is really in use
+    assert cosine.min() >= MIN_INT8_PROBE_COSINE and cosine.max() < 0.99999
+    # documents (and any text that is not a retrieval question) keep full precision
+    assert np.sum(exact * embedder.embed(TEXTS), axis=1).min() >= 0.99999
+    # many questions go through the int8 copy in batches it takes
+    many = embed_questions(embedder, TEXTS * 7)
+    assert many.shape == (21, 384)
+    assert np.allclose(many[:3], questions, atol=1e-5)
+
+
+def test_a_broken_int8_copy_leaves_questions_to_torch(tmp_path: Path) -> None:
+    model_dir = packaged_model_dir()
+    digest = model_digest(model_dir, torch.__version__)
+    (tmp_path / f"{digest}.int8.onnx").write_bytes(b"not a model")
+    embedder = SentenceTransformerEmbedder(
+        name="m", model_dir=model_dir, precision="float32", onnx_dir=tmp_path, int8_queries=True
+    )
+    assert embedder.query_runtime == "onnxruntime"
+    torch_only = SentenceTransformerEmbedder(name="m", model_dir=model_dir, precision="float32")
+    cosine = np.sum(torch_only.embed(TEXTS) * embedder.embed_queries(TEXTS), axis=1)
+    assert cosine.min() >= 0.99999
