@@ -151,7 +151,8 @@ async def _opened(
     try:
         await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
         scoped = settings.model_copy(update={"database_url": url, "data_dir": root})
-        loaded = models or load_models(scoped, questions=True)
+        # The unscoped settings: model exports stay in the data dir, shared by every workspace.
+        loaded = models or load_models(settings, questions=True)
         engine = make_engine(url, pool_size=8)
         await ensure_embedding_model(
             engine, name=loaded.embedder.name, dimension=loaded.embedder.dimension

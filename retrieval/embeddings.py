@@ -123,9 +123,8 @@ class CoalescingEmbedder:
                 del self._pending[: len(batch)]
                 self.batches += 1
                 try:
-                    vectors = await anyio.to_thread.run_sync(
-                        query_encoder(self._inner), [text for text, _ in batch]
-                    )
+                    texts = [text for text, _ in batch]
+                    vectors = await anyio.to_thread.run_sync(self.embed_queries, texts)
                 except Exception as error:  # handed to every waiting caller
                     for _, future in batch:
                         if not future.done():
