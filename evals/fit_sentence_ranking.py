@@ -6,8 +6,8 @@ Data: the answerable questions of the 20 SQuAD dev articles minus the eval's see
 (``evals.suites.squad.questions``), a seeded sample of ``--questions`` of them, asked against the
 same knowledge base as the eval (workspace ``chat-squad``). For each question, retrieval runs
 with the active version's settings, and ``app.chat.composer.gather_evidence`` measures every
-shortlisted sentence exactly as an answer would: its ``match`` and its three cues
-(``passage_best``, ``standing``, ``cue``). A sentence is a positive when it contains a gold
+shortlisted sentence exactly as an answer would: its ``match`` and its four cues
+(``passage_best``, ``standing``, ``cue``, ``preceding``). A sentence is a positive when it contains a gold
 answer (the eval's own test).
 
 Model: a listwise softmax over each question's shortlist, ``logit = a * match + w . cues``,
@@ -45,11 +45,12 @@ from evals.suites import out_of_scope, squad
 from evals.workspace import open_workspace
 from retrieval.retriever import retrieve
 
-COLUMNS = ("match", "passage_best", "standing", "cue")
+COLUMNS = ("match", "passage_best", "standing", "cue", "preceding")
 CONFIG_NAMES = {
     "passage_best": "passage_match_weight",
     "standing": "passage_weight",
     "cue": "cue_weight",
+    "preceding": "preceding_weight",
 }
 Matrix = npt.NDArray[np.float64]
 
@@ -114,7 +115,8 @@ async def collect(settings: Settings, rows: Sequence[dict[str, Any]]) -> list[Ex
                 continue
             evidence = found.evidence
             features = np.array(
-                [[e.match, e.passage_best, e.standing, e.cue] for e in evidence], dtype=np.float64
+                [[e.match, e.passage_best, e.standing, e.cue, e.preceding] for e in evidence],
+                dtype=np.float64,
             )
             positive = np.array(
                 [m.contains_answer(e.sentence.text, row["answers"]) for e in evidence]

@@ -5,14 +5,15 @@ the ``[n]`` citation of its passage. It never writes text of its own, so it cann
 or obey instructions hidden in a passage: passages are only ever quoted.
 
 Ranking: a sentence's ``match`` (dense similarity to the question plus IDF-weighted, stemmed
-term overlap) decides whether it qualifies and feeds the answer support. Three optional cues
-(off by default) may then reorder the candidates: the best cosine of any candidate sentence of
-the same passage, the passage's retrieval standing, and holding the kind of value the question
-asks for (a number, a date, a name). Each is a penalty relative to the question's best
+term overlap) decides whether it qualifies and feeds the answer support. Four cues may then
+reorder the candidates: the best cosine of any candidate sentence of the same passage, the
+passage's retrieval standing (off by default), holding the kind of value the question asks for
+(a number, a date, a name), and the question terms the sentence before it adds (the subject is
+often named one sentence before the answer). Each is a penalty relative to the question's best
 candidate, so a score never exceeds its ``match`` and the selection floors keep their meaning.
 The cues choose the quotes, never the confidence: support and coverage judge the sentences a
 cue-free ranking selects.
-``evals/fit_sentence_ranking.py`` fits their weights on SQuAD 2.0 questions the eval never asks.
+``evals/fit_sentence_ranking.py`` fits their weights on SQuAD 2.0 questions no eval asks.
 
 Selection: the best sentence, then sentences nearly as good. When the best sentence is unsure
 (``hedge_below``), weaker sentences may join (``cited_passage_floor``, ``hedge_floor``) and,
@@ -62,19 +63,26 @@ class ComposerConfig:
     rank_decay: float = 0.02
     # Ranking cues, each weighted against how far the sentence falls short of the question's
     # best candidate on it (see the module docstring); 0 turns a cue off. They reorder the
-    # quotes only: the confidence judges the cue-free selection, so declines never move. All
-    # three are off. Fitted without standing (``evals.fit_sentence_ranking --without standing``,
-    # 1,500 SQuAD questions no suite asks: passage match 0.431, answer type 0.130) they do not
-    # rank better held out (CV by article: top-1 0.777 -> 0.776, top-3 0.894 -> 0.897); on the
-    # suites against weights 0: SQuAD first cited sentence 0.752 -> 0.760 at the threshold,
-    # one-of-three 0.816 either way, demo citation precision 0.938 -> 0.960 and token F1 0.168
-    # -> 0.180, but Contoso's citation match 0.64 -> 0.60. With standing, Contoso fell further.
+    # quotes only: the confidence judges the cue-free selection, so declines never move.
+    # Weights fitted by ``evals.fit_sentence_ranking --without standing`` on 1,500 SQuAD 2.0
+    # questions no suite asks (passage match 0.33, answer type 0.12, preceding 0.25); held out
+    # by article (5-fold CV) the ranking's top-1 holds an answer for 0.788 instead of 0.777 by
+    # ``match`` alone and its top-3 for 0.908 instead of 0.894 (passage match and answer type
+    # alone: 0.776 / 0.897, so the preceding sentence carries the gain). On the suites against
+    # weights 0 (this CPU, int8 questions): SQuAD first cited sentence 0.748 -> 0.760 at the
+    # threshold, one-of-three 0.816 either way; demo gate passes (token F1 0.180 -> 0.181 against
+    # the older two cues); Contoso citation match 0.60 -> 0.56 (one question of 25 cites page 9
+    # instead of page 4 second). Standing is left off: with it Contoso fell further.
     # The passage's retrieval score, min-max normalised within the retrieved set.
     passage_weight: float = 0.0
     # Holding a number, date, person or place when the question asks for one.
-    cue_weight: float = 0.0
+    cue_weight: float = 0.12
     # The best cosine to the question of any candidate sentence of the same passage.
-    passage_match_weight: float = 0.0
+    passage_match_weight: float = 0.33
+    # The IDF-weighted share of question terms that the sentence before it (same passage) adds:
+    # an answer often comes right after the sentence naming its subject ("The treaty was signed
+    # in Rome. It took effect in 1958.").
+    preceding_weight: float = 0.25
     same_passage_penalty: float = 0.04
     embed_candidates: int = 24
     # Quote the sentence after the best one (same passage) in a free slot; see ``_follow_on``.
@@ -174,6 +182,7 @@ class Evidence:
     standing: float  # its passage's retrieval standing, 0..1 within the retrieved set
     cue: float  # 1.0 when it holds the kind of value the question asks for
     passage_best: float  # the best cosine of any shortlisted sentence of its passage
+    preceding: float = 0.0  # question-term share (IDF) the sentence before it adds
 
 
 @dataclass(frozen=True)
@@ -202,6 +211,7 @@ def gather_evidence(
     shortlist = _shortlist(candidates, config)
     standing = _standing(passages)
     kind = question_kind(question)
+    preceding = _preceding_gain(idf, shortlist, sentences)
     vectors, embedded = pool.vectors(embedder, [question] + [c.sentence.text for c in shortlist])
     similarity = [float(x) for x in np.asarray(vectors[1:] @ vectors[0]).tolist()]
     passage_best: dict[int, float] = {}
@@ -219,8 +229,9 @@ def gather_evidence(
             standing=standing[c.chunk_index],
             cue=answer_cue(kind, c.sentence.text, terms),
             passage_best=passage_best[c.chunk_index],
+            preceding=gain,
         )
-        for c, sim in zip(shortlist, similarity, strict=True)
+        for c, sim, gain in zip(shortlist, similarity, preceding, strict=True)
     ]
     return Shortlist(evidence=evidence, sentences=sentences, idf=idf, embedded=embedded)
 
@@ -231,6 +242,7 @@ def rank(evidence: Sequence[Evidence], config: ComposerConfig) -> list[Selected]
         config.passage_weight * e.standing
         + config.cue_weight * e.cue
         + config.passage_match_weight * e.passage_best
+        + config.preceding_weight * e.preceding
         for e in evidence
     ]
     best_cue = max(cues, default=0.0)
@@ -306,12 +318,39 @@ def compose(
     )
 
 
+def _preceding_gain(
+    idf: dict[str, float],
+    shortlist: Sequence[_Candidate],
+    sentences: Sequence[tuple[int, PreparedSentence]],
+) -> list[float]:
+    """Per shortlisted sentence: the IDF-weighted share of question terms found in the sentence
+    before it in its passage and not in the sentence itself (0 for a passage's first)."""
+    total = sum(idf.values())
+    if total <= 0:
+        return [0.0 for _ in shortlist]
+    before = {(i, s.position + 1): s.terms for i, s in sentences}
+    out = []
+    for c in shortlist:
+        terms = before.get((c.chunk_index, c.sentence.position), frozenset())
+        out.append(
+            sum(w for t, w in idf.items() if t in terms and t not in c.sentence.terms) / total
+        )
+    return out
+
+
 def _has_cues(config: ComposerConfig) -> bool:
-    return bool(config.passage_weight or config.cue_weight or config.passage_match_weight)
+    return bool(
+        config.passage_weight
+        or config.cue_weight
+        or config.passage_match_weight
+        or config.preceding_weight
+    )
 
 
 def _cue_free(config: ComposerConfig) -> ComposerConfig:
-    return replace(config, passage_weight=0.0, cue_weight=0.0, passage_match_weight=0.0)
+    return replace(
+        config, passage_weight=0.0, cue_weight=0.0, passage_match_weight=0.0, preceding_weight=0.0
+    )
 
 
 def _select(

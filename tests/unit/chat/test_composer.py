@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from app.chat.composer import ComposerConfig, Evidence, Selected, compose, rank
+from app.chat.composer import ComposerConfig, Evidence, Selected, compose, gather_evidence, rank
 from app.chat.followups import is_follow_up, retrieval_query
-from app.chat.sentence_pool import PreparedSentence
+from app.chat.sentence_pool import PreparedSentence, SentencePool
 from retrieval.types import RetrievedChunk
 from tests.fakes import HashingEmbedder
 
@@ -188,13 +188,13 @@ def test_question_kind_and_answer_cues() -> None:
 
 def test_ranking_cues_never_raise_support_nor_a_score_above_its_match() -> None:
     question = "How many days of paid annual leave per year?"
-    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0)
+    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0, preceding_weight=0)
     plain = compose(question, PASSAGES, HashingEmbedder(), off)
     cued = compose(
         question,
         PASSAGES,
         HashingEmbedder(),
-        replace(off, passage_weight=1, cue_weight=1, passage_match_weight=1),
+        replace(off, passage_weight=1, cue_weight=1, passage_match_weight=1, preceding_weight=1),
     )
     assert cued.support == plain.support
     assert all(s.score == s.match for s in plain.sentences)
@@ -220,7 +220,7 @@ def test_a_passage_that_clearly_answers_lends_its_quieter_sentences_rank() -> No
         _evidence(1, 0, 0.70, passage_best=0.90),
         _evidence(1, 1, 0.40, passage_best=0.90),
     ]
-    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0)
+    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0, preceding_weight=0)
     assert [s.score for s in rank(evidence, off)] == [0.70, 0.40, 0.40]
     assert rank(evidence, off)[1].chunk_index == 0  # a tie keeps the shortlist order
     ranked = rank(evidence, replace(off, passage_match_weight=0.5))
@@ -231,9 +231,33 @@ def test_a_passage_that_clearly_answers_lends_its_quieter_sentences_rank() -> No
 
 def test_an_answer_type_cue_reorders_only_within_its_weight() -> None:
     evidence = [_evidence(0, 0, 0.60), _evidence(0, 1, 0.55, cue=1.0)]
-    config = ComposerConfig(passage_weight=0, passage_match_weight=0)
+    config = ComposerConfig(passage_weight=0, passage_match_weight=0, preceding_weight=0)
     assert rank(evidence, replace(config, cue_weight=0.04))[0].position == 0
     assert rank(evidence, replace(config, cue_weight=0.06))[0].position == 1
+
+
+def test_the_sentence_after_the_one_naming_the_subject_gains_the_preceding_cue() -> None:
+    """The preceding cue is the IDF share of question terms the sentence before adds, and the
+    sentence that states the answer after it ranks above an unrelated partial match."""
+    question = "When did the Rome treaty take effect?"
+    passages = [
+        _chunk("The treaty was signed in Rome by six states. It took effect in January 1958."),
+        _chunk("Rome is a city of many fountains and old churches."),
+    ]
+    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0, preceding_weight=0)
+    found = gather_evidence(question, passages, HashingEmbedder(), off, SentencePool())
+    assert found is not None
+    gains = {(e.chunk_index, e.sentence.position): e.preceding for e in found.evidence}
+    assert gains[(0, 0)] == 0.0 and gains[(1, 0)] == 0.0  # first sentences have none before
+    # "treaty" and "rome" come from the sentence before; "effect" is its own, not a gain.
+    assert 0.0 < gains[(0, 1)] < 1.0
+    by_position = {(e.chunk_index, e.sentence.position): e for e in found.evidence}
+    stated = by_position[(0, 1)]
+    assert stated.sentence.text == "It took effect in January 1958."
+    unrelated = replace(by_position[(1, 0)], match=stated.match + 0.05)
+    evidence = [replace(stated, passage_best=0.0), replace(unrelated, passage_best=0.0)]
+    assert rank(evidence, off)[0].chunk_index == 1
+    assert rank(evidence, replace(off, preceding_weight=1.0))[0].chunk_index == 0
 
 
 def test_at_most_three_distinct_sentences_are_cited_best_first() -> None:
@@ -370,7 +394,9 @@ def test_hedged_sentences_of_another_passage_add_nothing_to_coverage() -> None:
         _chunk("Only a few drops of the liquid were collected by Paris chemists."),
     ]
     question = "How much liquid oxygen did early French experimenters produce?"
-    no_cues = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0)
+    no_cues = ComposerConfig(
+        passage_weight=0, cue_weight=0, passage_match_weight=0, preceding_weight=0
+    )
     unsure = replace(no_cues, hedge_below=9.0, follow_on=False, min_sentence_score=0.0)
     plain = compose(question, passages, HashingEmbedder(), unsure)
     hedged = compose(question, passages, HashingEmbedder(), replace(unsure, hedge_floor=0.0))
@@ -404,7 +430,7 @@ def test_ranking_cues_change_the_quotes_but_never_the_confidence() -> None:
         _chunk("The policy grants 27 days.", title="Leave"),
     ]
     question = "How many days of annual leave do employees get per year?"
-    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0)
+    off = ComposerConfig(passage_weight=0, cue_weight=0, passage_match_weight=0, preceding_weight=0)
     loose = replace(off, min_sentence_score=0.0, relative_floor=0.0, hedge_below=0.0)
     plain = compose(question, passages, HashingEmbedder(), loose)
     cued = compose(question, passages, HashingEmbedder(), replace(loose, cue_weight=1.0))

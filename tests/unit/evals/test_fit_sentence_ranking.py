@@ -17,7 +17,7 @@ from evals.fit_sentence_ranking import (
 
 def _examples(count: int, seed: int) -> list[Example]:
     """Shortlists of 6 sentences where the answer holds the asked-for value (``cue``) and its
-    ``match`` is only a little above the others'; ``standing`` is noise."""
+    ``match`` is only a little above the others'; the other cues are noise."""
     rng = random.Random(seed)
     out = []
     for i in range(count):
@@ -27,7 +27,7 @@ def _examples(count: int, seed: int) -> list[Example]:
             is_answer = j == answer
             match = rng.gauss(0.5, 0.1) + (0.03 if is_answer else 0.0)
             cue = 1.0 if is_answer or rng.random() < 0.2 else 0.0
-            rows.append([match, rng.random(), rng.random(), cue])
+            rows.append([match, rng.random(), rng.random(), cue, rng.random()])
             positive.append(is_answer)
         out.append(Example(f"article {i % 10}", np.array(rows), np.array(positive)))
     return out
@@ -38,6 +38,7 @@ def test_fit_weighs_the_informative_cue_and_not_the_noise() -> None:
     assert weights["cue_weight"] > 0.1
     assert abs(weights["passage_weight"]) < weights["cue_weight"] / 4
     assert abs(weights["passage_match_weight"]) < weights["cue_weight"] / 4
+    assert abs(weights["preceding_weight"]) < weights["cue_weight"] / 4
 
 
 def test_cross_validated_ranking_beats_match_alone_when_a_cue_informs() -> None:
@@ -47,15 +48,17 @@ def test_cross_validated_ranking_beats_match_alone_when_a_cue_informs() -> None:
 
 
 def test_hits_counts_questions_with_an_answer_among_the_best_k() -> None:
-    example = Example("a", np.array([[0.9, 0, 0, 0], [0.5, 0, 0, 0]]), np.array([False, True]))
+    example = Example(
+        "a", np.array([[0.9, 0, 0, 0, 0], [0.5, 0, 0, 0, 0]]), np.array([False, True])
+    )
     assert hits([example], lambda x: x[:, 0], 1) == 0.0
     assert hits([example], lambda x: x[:, 0], 2) == 1.0
 
 
 def test_a_left_out_cue_is_not_fitted_and_keeps_weight_zero() -> None:
     examples, columns = without(_examples(200, seed=3), ["standing"])
-    assert columns == ["match", "passage_best", "cue"]
-    assert examples[0].features.shape[1] == 3
+    assert columns == ["match", "passage_best", "cue", "preceding"]
+    assert examples[0].features.shape[1] == 4
     weights = config_weights(fit(examples, steps=300), columns)
     assert weights["passage_weight"] == 0.0
     assert weights["cue_weight"] > 0.1
