@@ -213,10 +213,18 @@ class SentenceTransformerEmbedder:
         return "onnxruntime-int8" if self._query_onnx is not None else self.runtime
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Retrieval questions' vectors: the int8 encoder's where it was accepted."""
-        if self._query_onnx is not None and 0 < len(texts) <= DIRECT_MAX_TEXTS:
-            return self._embed_onnx(self._query_onnx, texts)
-        return self.embed(texts)
+        """Retrieval questions' vectors: the int8 encoder's where it was accepted, for any
+        number of questions (in pieces of ``DIRECT_MAX_TEXTS``), so a burst of coalesced
+        questions gets the same vectors as a lone one."""
+        query_onnx = self._query_onnx
+        if query_onnx is None or not texts:
+            return self.embed(texts)
+        return np.concatenate(
+            [
+                self._embed_onnx(query_onnx, texts[i : i + DIRECT_MAX_TEXTS])
+                for i in range(0, len(texts), DIRECT_MAX_TEXTS)
+            ]
+        )
 
     @property
     def name(self) -> str:
