@@ -2,7 +2,9 @@
 
 Queries split in two halves by id (even/odd position in sorted order): fusion weights, BM25
 parameters and the confidence calibration are tuned on the first half and reported on the
-second half and on all queries.
+second half and on all queries. The legs are taken ``--candidates`` deep (300 by default), and
+once more as the version serves them (its own, smaller candidate counts): the "as served" rows
+are what users get.
 """
 
 import asyncio
@@ -225,8 +227,37 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
         )
         print(
             _row(
-                "deployed",
+                f"deployed ({args.candidates} candidates a leg)",
                 legs,
+                subsets,
+                data,
+                lambda x: fused_ranking(x, deployed),
+                report,
+            )
+        )
+        # As served: the version's own candidate counts (fewer per leg than the bench's, which
+        # changes what each leg's normalisation sees), BM25 parameters and score completion.
+        served = RetrievalConfig()
+        served_legs = await run_legs(engine, data, vectors, corpus.chunk_doc, served)
+        print(
+            f"\nas served ({served.indexed_dense_candidates} dense through the index, "
+            f"{served.keyword_candidates} keyword candidates):"
+        )
+        for baseline in BASELINES:
+            print(
+                _row(
+                    f"{baseline.label()} as served",
+                    served_legs,
+                    subsets,
+                    data,
+                    lambda x, c=baseline: fused_ranking(x, c),
+                    report,
+                )
+            )
+        print(
+            _row(
+                "deployed as served",
+                served_legs,
                 subsets,
                 data,
                 lambda x: fused_ranking(x, deployed),

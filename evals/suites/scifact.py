@@ -22,6 +22,8 @@ def evaluate(settings: Settings, args: argparse.Namespace) -> SuiteResult:
     from evals.bench.retrieval_quality import measure_quality
 
     args.tune_bm25 = False
+    args.dense_candidates = None
+    args.complete_scores = False
     report = measure_quality(settings, args)
     runs.write_report(settings, "scifact", report)
     return result_from_report("scifact", report)
