@@ -10,6 +10,7 @@ are what users get.
 import asyncio
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,27 +198,6 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
                 report,
             )
         )
-        for baseline in BASELINES:
-            print(
-                _row(
-                    f"{baseline.label()} (baseline)",
-                    legs,
-                    subsets,
-                    data,
-                    lambda x, c=baseline: fused_ranking(x, c),
-                    report,
-                )
-            )
-        print(
-            _row(
-                "hybrid",
-                legs,
-                subsets,
-                data,
-                lambda x: fused_ranking(x, choice),
-                report,
-            )
-        )
         deployed = FusionChoice(
             base.fusion,
             base.dense_weight,
@@ -225,16 +205,13 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
             base.rrf_k,
             sentence_weight=base.sentence_weight,
         )
-        print(
-            _row(
-                f"deployed ({args.candidates} candidates a leg)",
-                legs,
-                subsets,
-                data,
-                lambda x: fused_ranking(x, deployed),
-                report,
-            )
-        )
+        fusions = [(f"{c.label()} (baseline)", c) for c in BASELINES]
+        fusions += [
+            ("hybrid", choice),
+            (f"deployed ({args.candidates} candidates a leg)", deployed),
+        ]
+        for label, fusion in fusions:
+            print(_row(label, legs, subsets, data, partial(fused_ranking, choice=fusion), report))
         # As served: the version's own candidate counts (fewer per leg than the bench's, which
         # changes what each leg's normalisation sees), BM25 parameters and score completion.
         served = RetrievalConfig()
@@ -243,27 +220,10 @@ async def evaluate(settings: Any, url: str, args: Any, embedder: Embedder) -> di
             f"\nas served ({served.indexed_dense_candidates} dense through the index, "
             f"{served.keyword_candidates} keyword candidates):"
         )
-        for baseline in BASELINES:
-            print(
-                _row(
-                    f"{baseline.label()} as served",
-                    served_legs,
-                    subsets,
-                    data,
-                    lambda x, c=baseline: fused_ranking(x, c),
-                    report,
-                )
-            )
-        print(
-            _row(
-                "deployed as served",
-                served_legs,
-                subsets,
-                data,
-                lambda x: fused_ranking(x, deployed),
-                report,
-            )
-        )
+        fusions = [(f"{c.label()} as served", c) for c in BASELINES]
+        for label, fusion in [*fusions, ("deployed as served", deployed)]:
+            ranking = partial(fused_ranking, choice=fusion)
+            print(_row(label, served_legs, subsets, data, ranking, report))
         default = Calibration(
             base.confidence_midpoint, base.confidence_slope, base.confidence_agreement_bonus
         )
