@@ -7,14 +7,15 @@ Data: the answerable questions of the 20 SQuAD dev articles minus the eval's see
 same knowledge base as the eval (workspace ``chat-squad``). For each question, retrieval runs
 with the active version's settings, and ``app.chat.composer.gather_evidence`` measures every
 shortlisted sentence exactly as an answer would: its ``match`` and its four cues
-(``passage_best``, ``standing``, ``cue``, ``preceding``). A sentence is a positive when it contains a gold
-answer (the eval's own test).
+(``passage_best``, ``standing``, ``cue``, ``preceding``). A sentence is a positive when it
+contains a gold answer (the eval's own test).
 
 Model: a listwise softmax over each question's shortlist, ``logit = a * match + w . cues``,
 maximising the probability of the positive sentences (Adam, L2); questions without a positive
 in the shortlist teach nothing and are left out. The composer weighs each cue by ``w / a``
 against ``match`` (as a shortfall from the best candidate: the same ranking), so the printed
-weights are the config's ``passage_match_weight``, ``passage_weight`` and ``cue_weight``.
+weights are the config's ``passage_match_weight``, ``passage_weight``, ``cue_weight`` and
+``preceding_weight``.
 ``match`` itself (the semantic and lexical weights) stays as configured, so
 support, confidence and every selection floor keep their meaning.
 
