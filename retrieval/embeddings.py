@@ -67,13 +67,11 @@ async def embed_query(embedder: Embedder, text: str) -> Vector:
 
 
 def embed_questions(embedder: Embedder, texts: Sequence[str]) -> Vectors:
-    """Many questions encoded as retrieval encodes them (in batches ``embed`` takes directly),
-    for evaluations that must measure the served query vectors."""
-    encode = query_encoder(embedder)
-    parts = [
-        encode(texts[i : i + DIRECT_MAX_TEXTS]) for i in range(0, len(texts), DIRECT_MAX_TEXTS)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
+    """Many questions encoded as retrieval encodes them, for evaluations that must measure the
+    served query vectors."""
+    if not texts:
+        return np.zeros((0, embedder.dimension), np.float32)
+    return query_encoder(embedder)(texts)
 
 
 class CoalescingEmbedder:
@@ -213,18 +211,16 @@ class SentenceTransformerEmbedder:
         return "onnxruntime-int8" if self._query_onnx is not None else self.runtime
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Retrieval questions' vectors: the int8 encoder's where it was accepted, for any
-        number of questions (in pieces of ``DIRECT_MAX_TEXTS``), so a burst of coalesced
-        questions gets the same vectors as a lone one."""
-        query_onnx = self._query_onnx
-        if query_onnx is None or not texts:
+        """Retrieval questions' vectors: the int8 encoder's where it was accepted, in pieces of
+        ``DIRECT_MAX_TEXTS`` (the batches ``embed`` takes directly), so any number of
+        questions (a burst of coalesced ones, an evaluation's) gets a lone question's vectors."""
+        if not texts:
             return self.embed(texts)
-        return np.concatenate(
-            [
-                self._embed_onnx(query_onnx, texts[i : i + DIRECT_MAX_TEXTS])
-                for i in range(0, len(texts), DIRECT_MAX_TEXTS)
-            ]
-        )
+        query_onnx = self._query_onnx
+        pieces = [texts[i : i + DIRECT_MAX_TEXTS] for i in range(0, len(texts), DIRECT_MAX_TEXTS)]
+        if query_onnx is None:
+            return np.concatenate([self.embed(piece) for piece in pieces])
+        return np.concatenate([self._embed_onnx(query_onnx, piece) for piece in pieces])
 
     @property
     def name(self) -> str:

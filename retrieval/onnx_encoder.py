@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,26 +87,23 @@ def export(transformer: Any, tokenizer: Any, torch: Any, target: Path) -> None:
 
     sample = tokenizer(list(PROBES), padding=True, return_tensors="pt")
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
-    os.close(handle)
     axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "hidden")}
-    try:
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _LastHidden(transformer.eval()),
-                tuple(sample[name] for name in _INPUTS),
-                temporary,
-                input_names=list(_INPUTS),
-                output_names=["hidden"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with (
+        _written_atomically(target) as temporary,
+        torch.inference_mode(),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _LastHidden(transformer.eval()),
+            tuple(sample[name] for name in _INPUTS),
+            temporary,
+            input_names=list(_INPUTS),
+            output_names=["hidden"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 def quantize(source: Path, target: Path) -> None:
@@ -113,9 +111,7 @@ def quantize(source: Path, target: Path) -> None:
     weights of every matrix product quantised per output channel (activations per call)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
-    os.close(handle)
-    try:
+    with _written_atomically(target) as temporary:
         quantize_dynamic(
             str(source),
             temporary,
@@ -123,6 +119,16 @@ def quantize(source: Path, target: Path) -> None:
             per_channel=True,
             op_types_to_quantize=["MatMul"],
         )
+
+
+@contextmanager
+def _written_atomically(target: Path) -> Iterator[str]:
+    """A temporary path beside ``target`` to write to; renamed to ``target`` once the block
+    succeeds, removed if it fails (a crash never leaves a half-written model under its name)."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
+    os.close(handle)
+    try:
+        yield temporary
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):

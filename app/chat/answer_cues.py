@@ -1,13 +1,16 @@
-"""What kind of value a question asks for, and whether a sentence holds one.
+"""Ranking cues of the composer that read words: the value a question asks for, and the
+question terms a sentence's predecessor holds.
 
 ``question_kind`` reads the question's wording (how many, when, who, ...); ``answer_cue`` says
-whether a candidate sentence holds a value of that kind. The composer uses the pair as one of
-its ranking cues.
+whether a candidate sentence holds a value of that kind. ``preceding_gain`` measures what the
+sentence before a candidate adds of the question (an answer often follows the sentence naming
+its subject).
 """
 
 import re
 from collections.abc import Sequence
 
+from app.chat.sentence_pool import PreparedSentence
 from retrieval.analyzer import analyze
 
 _NUMBER_WORDS = (
@@ -67,3 +70,22 @@ def answer_cue(kind: str, sentence: str, question_terms: Sequence[str]) -> float
             )
         )
     return 0.0
+
+
+def preceding_gain(
+    idf: dict[str, float],
+    candidates: Sequence[tuple[int, PreparedSentence]],
+    sentences: Sequence[tuple[int, PreparedSentence]],
+) -> list[float]:
+    """Per candidate ``(passage index, sentence)``: the IDF-weighted share of question terms
+    found in the sentence before it in its passage (``sentences``: every sentence by passage
+    index) and not in the candidate itself; 0 for a passage's first sentence."""
+    total = sum(idf.values())
+    if total <= 0:
+        return [0.0 for _ in candidates]
+    before = {(i, s.position + 1): s.terms for i, s in sentences}
+    out = []
+    for passage, sentence in candidates:
+        terms = before.get((passage, sentence.position), frozenset())
+        out.append(sum(w for t, w in idf.items() if t in terms and t not in sentence.terms) / total)
+    return out

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from app.chat.answer_cues import answer_cue, question_kind
+from app.chat.answer_cues import answer_cue, preceding_gain, question_kind
 from app.chat.confidence import logistic
 from app.chat.sentence_pool import PreparedSentence, SentencePool
 from retrieval.analyzer import query_terms
@@ -211,7 +211,7 @@ def gather_evidence(
     shortlist = _shortlist(candidates, config)
     standing = _standing(passages)
     kind = question_kind(question)
-    preceding = _preceding_gain(idf, shortlist, sentences)
+    preceding = preceding_gain(idf, [(c.chunk_index, c.sentence) for c in shortlist], sentences)
     vectors, embedded = pool.vectors(embedder, [question] + [c.sentence.text for c in shortlist])
     similarity = [float(x) for x in np.asarray(vectors[1:] @ vectors[0]).tolist()]
     passage_best: dict[int, float] = {}
@@ -316,26 +316,6 @@ def compose(
         embedded=embedded,
         semantic=evidence_best.semantic,
     )
-
-
-def _preceding_gain(
-    idf: dict[str, float],
-    shortlist: Sequence[_Candidate],
-    sentences: Sequence[tuple[int, PreparedSentence]],
-) -> list[float]:
-    """Per shortlisted sentence: the IDF-weighted share of question terms found in the sentence
-    before it in its passage and not in the sentence itself (0 for a passage's first)."""
-    total = sum(idf.values())
-    if total <= 0:
-        return [0.0 for _ in shortlist]
-    before = {(i, s.position + 1): s.terms for i, s in sentences}
-    out = []
-    for c in shortlist:
-        terms = before.get((c.chunk_index, c.sentence.position), frozenset())
-        out.append(
-            sum(w for t, w in idf.items() if t in terms and t not in c.sentence.terms) / total
-        )
-    return out
 
 
 def _has_cues(config: ComposerConfig) -> bool:

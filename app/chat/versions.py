@@ -62,18 +62,17 @@ def default_config() -> dict[str, Any]:
     }
 
 
-# Settings added with a non-neutral default, and the value that reproduces the behaviour from
-# before they existed: a version stored by an older build lacks the key and keeps running as it
-# did when it was stored (so a rollback to it is exact); new versions take the default.
-_BEFORE_IT_EXISTED: dict[str, dict[str, Any]] = {
-    "composer": {"preceding_weight": 0.0},
-}
+# Composer settings added with a non-neutral default, and the value that reproduces the
+# behaviour from before they existed: a version stored by an older build lacks the key and keeps
+# running as it did when it was stored (so a rollback to it is exact); new versions take the
+# default.
+_COMPOSER_BEFORE_IT_EXISTED: dict[str, Any] = {"preceding_weight": 0.0}
 
 
 def _from_row(version_id: uuid.UUID, number: int, config: dict[str, Any]) -> AssistantVersion:
     composer = config.get("composer", {})
     if isinstance(composer, dict):
-        composer = {**_BEFORE_IT_EXISTED["composer"], **composer}
+        composer = {**_COMPOSER_BEFORE_IT_EXISTED, **composer}
     return AssistantVersion(
         id=version_id,
         number=number,
