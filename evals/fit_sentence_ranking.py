@@ -65,9 +65,11 @@ class Example:
     positive: npt.NDArray[np.bool_]
 
 
-def held_out_questions(settings: Settings, count: int, seed: int) -> list[dict[str, Any]]:
-    """A seeded sample of answerable questions that no suite asks: neither ``eval squad``'s
-    sample nor the SQuAD questions of ``eval out_of_scope``."""
+def held_out_questions(
+    settings: Settings, count: int, seed: int, *, unanswerable: bool = False
+) -> list[dict[str, Any]]:
+    """A seeded sample of answerable (or, with ``unanswerable``, unanswerable) questions that no
+    suite asks: neither ``eval squad``'s sample nor the SQuAD questions of ``eval out_of_scope``."""
     asked = {
         row["id"]
         for row in squad.questions(settings, per_class=squad.PER_CLASS)
@@ -82,7 +84,7 @@ def held_out_questions(settings: Settings, count: int, seed: int) -> list[dict[s
         for a in squad.articles(settings)
         for p in a["paragraphs"]
         for qa in p["qas"]
-        if not qa["is_impossible"] and qa["id"] not in asked
+        if qa["is_impossible"] == unanswerable and qa["id"] not in asked
     ]
     rng = random.Random(seed)  # noqa: S311  (a reproducible sample, not a secret)
     return rng.sample(rows, min(count, len(rows)))

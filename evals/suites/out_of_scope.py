@@ -73,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _ask_all(
+async def ask_all(
     settings: Settings,
     models: Models,
     name: str,
@@ -143,7 +143,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     near = _jsonl(GOLDEN / "near_domain_oos.jsonl")
     records: list[dict[str, Any]] = []
     if "contoso" in args.parts:
-        records += await _ask_all(
+        records += await ask_all(
             settings,
             models,
             "chat-contoso",
@@ -153,7 +153,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             keep_pii=True,
         )
     if "squad" in args.parts:
-        records += await _ask_all(
+        records += await ask_all(
             settings,
             models,
             "chat-squad",
@@ -163,7 +163,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             keep_pii=True,
         )
     if "demo" in args.parts:
-        records += await _ask_all(
+        records += await ask_all(
             settings,
             models,
             "chat-demo",
