@@ -16,14 +16,33 @@ new version gets), keeps each answer's signals, and fits that decision:
   - another domain: SciFact claims (no answer suite asks them) against both knowledge bases
     (should decline).
 - **Fit:** every weighting of the signals on a grid over the simplex (``--step`` 0.1), each with
-  the highest threshold at which no must-answer set declines more than ``--max-declined`` (0.05,
-  the suites' limit); the pair that declines the largest mean share of the should-decline sets
-  (each set counting once) wins. A question without a draft is declined at any weight.
+  the highest threshold at which no must-answer set declines more than ``--max-declined``
+  (0.045: a little under the suites' limit of 0.05, since they ask other questions); the pair
+  that declines the largest mean share of the should-decline sets (each set counting once)
+  wins. A question without a draft is declined at any weight.
 
 Report: the declined share of each set and the AUC of must-answer against should-decline
 questions for the shipped weights (at the shipped threshold and at the fitted rule's one) and
 for the fitted pair, whose weights and threshold are what ``AnswerConfig`` takes.
 ``--save`` keeps the asked records; ``--records`` re-fits from them without asking again.
+
+Findings (2026-12-07, 2-vCPU AMD EPYC; nothing shipped from them). The fits look better on the
+fitting sets but did not carry over to the suites' questions, so the shipped weights stay:
+
+- Default retrieval: the fit chose 0.1:0.2:0.4:0.1:0.2 (retrieval, margin, support, coverage,
+  semantic) at 0.5155. Fitting sets: near-domain declined 0.733 and unanswerable SQuAD 0.168
+  with every must-answer set within 0.05 (shipped weights at 0.53: 0.689 and 0.133, but demo
+  answerable declined 0.067); AUC 0.750 -> 0.769. ``eval out_of_scope``:
+  in-scope declined demo 0.098 and SQuAD 0.083 (limit 0.05; shipped 0.033 and 0.05),
+  near-domain 0.725 (shipped 0.765).
+- With the sentence leg (``retrieval.sentence_weight`` 0.40 against 0.20:0.40, which serves
+  SciFact nDCG@10 0.741 instead of 0.734): the fit chose 0.1:0.2:0.5:0:0.2 at 0.527. ``eval
+  squad``: AUC 0.620 -> 0.677 and unanswerable declined 0.16 -> 0.224, but answerable answered
+  0.94 -> 0.912 and the first cited sentence 0.760 -> 0.748 (target 0.75); ``eval
+  out_of_scope``: in-scope declined demo 0.082 and SQuAD 0.10, near-domain 0.686; Contoso
+  citation match 0.56 -> 0.64. Even weights fitted on the suite's own answers (in sample) kept
+  near-domain declines at 0.706 with every in-scope set within 0.05: with this confidence, the
+  sentence leg's better passages for unanswerable questions cannot be told apart.
 """
 
 import argparse
@@ -200,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--squad", type=int, default=400, help="SQuAD questions per class")
     parser.add_argument("--scifact", type=int, default=100, help="SciFact claims per KB")
     parser.add_argument("--seed", type=int, default=23)
-    parser.add_argument("--max-declined", type=float, default=0.05)
+    parser.add_argument("--max-declined", type=float, default=0.045)
     parser.add_argument("--step", type=float, default=0.1, help="weight grid step")
     parser.add_argument("--records", type=Path, help="re-fit from this saved run (no asking)")
     parser.add_argument("--save", type=Path, help="write the asked records here (JSON)")

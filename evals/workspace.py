@@ -120,14 +120,23 @@ def corpus_fingerprint(files: Sequence[CorpusFile]) -> str:
 async def open_workspace(
     settings: Settings, name: str, *, fingerprint: str, models: Models | None = None
 ) -> AsyncIterator[Workspace]:
-    """A workspace under ``<data_dir>/evals/<name>``; rebuilt when ``fingerprint`` changes."""
+    """A workspace under ``<data_dir>/evals/<name>``; rebuilt when ``fingerprint`` (the
+    corpus) or the ingestion settings (what is stored for it) change."""
     root = settings.data_dir.resolve() / "evals" / name
+    fingerprint = stored_fingerprint(fingerprint, settings)
     root.parent.mkdir(parents=True, exist_ok=True)
     # One process at a time per workspace: a second run waits instead of wiping a load in progress.
     with (root.parent / f"{name}.lock").open("w") as lock:
         await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
         async with _opened(settings, root, fingerprint, models) as workspace:
             yield workspace
+
+
+def stored_fingerprint(corpus: str, settings: Settings) -> str:
+    """The corpus fingerprint joined with the ingestion settings: turning on sentence vectors or
+    changing the chunk size must rebuild a workspace, not reuse one stored the old way."""
+    stored_as = json.dumps(settings.ingestion.model_dump(mode="json"), sort_keys=True)
+    return f"{corpus}-{hashlib.sha256(stored_as.encode()).hexdigest()[:12]}"
 
 
 def _prepare_root(root: Path, fingerprint: str) -> None:

@@ -28,7 +28,9 @@ class ConfidenceWeights:
     # Off until the gates are refitted with it (a version stored without this key loads with
     # this default, so raising it changes them too). On SQuAD 2.0 it alone separates unanswerable
     # questions best (AUC 0.697; answer confidence 0.613, retrieval 0.659, coverage 0.488); at
-    # weight 1.0 the confidence's AUC rose to 0.68 but one-of-three only 0.820 -> 0.828.
+    # weight 1.0 the confidence's AUC rose to 0.68 but one-of-three only 0.820 -> 0.828. A refit
+    # of all five weights on questions no suite asks (``evals.fit_answer_confidence``) did not
+    # carry over to the suites; see that module's docstring.
     semantic: float = 0.0
 
 
