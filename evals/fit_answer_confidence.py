@@ -79,11 +79,12 @@ class Record:
     drafted: bool
 
 
-def _records(asked: Sequence[dict[str, Any]], answer_sets: set[str]) -> list[Record]:
+def _records(asked: Sequence[dict[str, Any]]) -> list[Record]:
+    """``ask_all``'s records; a question must be answered when its kind is not to be declined."""
     return [
         Record(
             set=f"{r['set']}@{r['kb']}",
-            answer=r["set"] in answer_sets,
+            answer=not out_of_scope.DECLINE[r["kind"]],
             signals={name: float(r["signals"].get(name, 0.0)) for name in SIGNALS},
             drafted=float(r["confidence"]) > 0,
         )
@@ -126,7 +127,7 @@ async def collect(settings: Settings, args: argparse.Namespace) -> list[Record]:
         + [("cross_domain", "scifact", q, ()) for q in claims],
         keep_pii=False,
     )
-    return _records(asked, {"squad_answerable", "demo_answerable"})
+    return _records(asked)
 
 
 def weight_grid(step: float) -> list[ConfidenceWeights]:
@@ -151,21 +152,18 @@ def fit(records: Sequence[Record], *, max_declined: float, step: float = 0.1) ->
     """The weighting (a grid over the simplex) and threshold that decline the most of the
     should-decline sets (their mean share, each set counting once) while no must-answer set
     declines more than ``max_declined``. Ties keep the first in grid order."""
+    should_decline = {r.set for r in records if not r.answer}
     best: Fitted | None = None
     for weights in weight_grid(step):
         values = confidences(records, weights)
         threshold = threshold_for(records, values, max_declined=max_declined)
         declined = _declined(records, values, threshold)
-        should = [v for name, v in declined.items() if not _must_answer(records, name)]
+        should = [v for name, v in declined.items() if name in should_decline]
         objective = sum(should) / max(1, len(should))
         if best is None or objective > best.objective + 1e-12:
             best = Fitted(weights, threshold, declined, objective)
     assert best is not None  # noqa: S101 - the grid is never empty
     return best
-
-
-def _must_answer(records: Sequence[Record], name: str) -> bool:
-    return next(r.answer for r in records if r.set == name)
 
 
 def _declined(records: Sequence[Record], values: Sequence[float], t: float) -> dict[str, float]:
