@@ -52,9 +52,11 @@ class EmbeddingSettings(_Group):
     # answer evals): ``onnxruntime_int8`` an int8 copy of a local ONNX export of the same
     # weights (12.5 -> 3.3 ms a claim on an AVX-512 EPYC, vectors within cosine 0.987 of
     # float32, SciFact dense nDCG@10 0.679 -> 0.676; documents and the composer keep full
-    # precision); ``onnxruntime`` the float32 export (the web process's small batches, skipped
-    # where bfloat16 is native); ``torch``. Made once under data_dir/onnx, used only when it
-    # stays close to torch on probe texts. See ``retrieval/onnx_encoder.py``.
+    # precision; one question at a time, since its activation scale is per batch and a
+    # coalesced question's vector moved with its batch mates); ``onnxruntime`` the float32
+    # export (the web process's small batches, skipped where bfloat16 is native); ``torch``.
+    # Made once under data_dir/onnx, used only when it stays close to torch on probe texts.
+    # See ``retrieval/onnx_encoder.py``.
     serve_runtime: Literal["onnxruntime_int8", "onnxruntime", "torch"] = "onnxruntime_int8"
     # Matrix products in bfloat16 where the CPU has it natively (``auto``): 2.6x the
     # throughput here, vectors within cosine 0.99997 of float32.

@@ -79,8 +79,9 @@ class CoalescingEmbedder:
 
     While one batch is encoding in the worker thread, queries that arrive wait and then go
     together as the next batch (at most ``max_batch``). A lone query waits for nothing, so one
-    client sees no added latency; eight concurrent clients pay for two or three forward passes
-    instead of eight competing ones on a 2-core machine. State is touched only on the event
+    client sees no added latency; eight concurrent clients take turns in one worker thread
+    instead of eight competing ones on a 2-core machine, in two or three forward passes at full
+    precision (the int8 encoder runs one per question: see ``embed_queries``). State is touched only on the event
     loop, so no lock is needed.
     """
 
@@ -211,16 +212,22 @@ class SentenceTransformerEmbedder:
         return "onnxruntime-int8" if self._query_onnx is not None else self.runtime
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Retrieval questions' vectors: the int8 encoder's where it was accepted, in pieces of
-        ``DIRECT_MAX_TEXTS`` (the batches ``embed`` takes directly), so any number of
-        questions (a burst of coalesced ones, an evaluation's) gets a lone question's vectors."""
+        """Retrieval questions' vectors, each the one its question gets alone, whatever else
+        shares the call (a burst of coalesced questions, an evaluation's).
+
+        The int8 encoder, where it was accepted, takes one question at a time: its dynamic
+        quantization scales activations by one range per batch, so a question batched with
+        others got another vector (cosine 0.992-0.994 to its lone one, as far as int8 is from
+        float32), and answers changed with the load. Full precision takes pieces of
+        ``DIRECT_MAX_TEXTS`` (the batches ``embed`` takes directly), where padding and batch
+        mates leave a vector unchanged."""
         if not texts:
             return self.embed(texts)
         query_onnx = self._query_onnx
+        if query_onnx is not None:
+            return np.concatenate([self._embed_onnx(query_onnx, [text]) for text in texts])
         pieces = [texts[i : i + DIRECT_MAX_TEXTS] for i in range(0, len(texts), DIRECT_MAX_TEXTS)]
-        if query_onnx is None:
-            return np.concatenate([self.embed(piece) for piece in pieces])
-        return np.concatenate([self._embed_onnx(query_onnx, piece) for piece in pieces])
+        return np.concatenate([self.embed(piece) for piece in pieces])
 
     @property
     def name(self) -> str:
