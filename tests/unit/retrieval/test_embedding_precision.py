@@ -8,6 +8,7 @@ import pytest
 
 from retrieval.embeddings import (
     DIRECT_MAX_TEXTS,
+    DIRECT_PIECE,
     SentenceTransformerEmbedder,
     cpu_has_bfloat16,
     resolve_precision,
@@ -63,11 +64,17 @@ def test_the_direct_path_gives_encodes_vectors(
     """Small batches (questions) skip ``encode``; large ones (ingestion) use it: one index."""
     for embedder in both:
         direct = embedder.embed(TEXTS)
-        many = embedder.embed(TEXTS * 4)  # above DIRECT_MAX_TEXTS: through encode
-        assert len(TEXTS) <= DIRECT_MAX_TEXTS < len(TEXTS) * 4
+        many = embedder.embed(TEXTS * 10)  # above DIRECT_MAX_TEXTS: through encode
+        assert len(TEXTS) <= DIRECT_MAX_TEXTS < len(TEXTS) * 10
         assert np.allclose(np.linalg.norm(direct, axis=1), 1.0, atol=1e-5)
         cosines = (direct * many[: len(TEXTS)]).sum(axis=1)
         assert cosines.min() >= 0.99999, cosines
         # A padded batch gives each text the vector it gets alone.
         alone = np.stack([embedder.embed([t])[0] for t in TEXTS])
         assert (direct * alone).sum(axis=1).min() >= 0.99999
+        # So do direct batches above one piece, cut into pieces of similar length, in order.
+        mixed = [*TEXTS, TEXTS[0] * 6, *TEXTS, TEXTS[3] * 4]
+        assert DIRECT_PIECE < len(mixed) <= DIRECT_MAX_TEXTS
+        pieces = embedder.embed(mixed)
+        singles = np.stack([embedder.embed([t])[0] for t in mixed])
+        assert (pieces * singles).sum(axis=1).min() >= 0.99999
