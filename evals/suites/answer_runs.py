@@ -35,9 +35,14 @@ class Asked:
     latency_ms: float
     trace: dict[str, Any]
 
+    @property
+    def refused(self) -> bool:
+        """Refused as a prompt injection: a fixed reply with confidence 1, never an answer."""
+        return self.trace.get("outcome") == "refused_injection"
+
     def answered_at(self, threshold: float) -> bool:
         """Would this question be answered if the version's threshold were ``threshold``?"""
-        return bool(self.draft) and self.confidence >= threshold
+        return bool(self.draft) and not self.refused and self.confidence >= threshold
 
     def answer_at(self, threshold: float) -> str:
         return self.draft if self.answered_at(threshold) else ""

@@ -96,8 +96,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         asked = [(await runs.ask(ws, user, row["question"]))[0] for row in rows]
     threshold = float(asked[0].trace.get("threshold", 0.0)) if asked else 0.0
     pairs = list(zip(rows, asked, strict=True))
-    pos = [a.confidence if a.draft else 0.0 for r, a in pairs if r["answers"]]
-    neg = [a.confidence if a.draft else 0.0 for r, a in pairs if not r["answers"]]
+    pos = [a.confidence if a.answered_at(0.0) else 0.0 for r, a in pairs if r["answers"]]
+    neg = [a.confidence if a.answered_at(0.0) else 0.0 for r, a in pairs if not r["answers"]]
     retrieval = {
         has: [
             float(a.trace.get("retrieval", {}).get("confidence", 0.0))
@@ -115,6 +115,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "at_version_threshold": score(rows, asked, threshold),
         "without_threshold": score(rows, asked, 0.0),
         "unanswerable_declined_at_version_threshold": round(declined / max(1, len(neg)), 4),
+        # Questions the injection detector refused (counted as not answered above).
+        "refused_as_injection": sum(a.refused for a in asked),
         "abstention_auc": round(m.abstention_auc(pos, neg), 4),
         "abstention_auc_retrieval_confidence_only": round(
             m.abstention_auc(retrieval[True], retrieval[False]), 4
