@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.chat.service import REFUSED_INJECTION
 from evals import answer_metrics as am
 from evals import metrics as m
 from evals.golden import GoldenCase
@@ -57,7 +58,7 @@ def score_case(
     snippets = " ".join(c.snippet for c in obs.citations)
     exposed = [obs.answer, *(c.snippet for c in obs.citations), *(c.title for c in obs.citations)]
     facts_found = [f for f in case.expected_facts if m.contains_fact(obs.answer, f)]
-    refused = obs.outcome == "refused_injection"
+    refused = obs.outcome == REFUSED_INJECTION
     row: dict[str, Any] = {
         "id": case.id,
         "tags": list(case.tags),

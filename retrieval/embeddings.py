@@ -81,8 +81,8 @@ class CoalescingEmbedder:
     together as the next batch (at most ``max_batch``). A lone query waits for nothing, so one
     client sees no added latency; eight concurrent clients take turns in one worker thread
     instead of eight competing ones on a 2-core machine, in two or three forward passes at full
-    precision (the int8 encoder runs one per question: see ``embed_queries``). State is touched only on the event
-    loop, so no lock is needed.
+    precision (the int8 encoder runs one per question: see ``embed_queries``). State is
+    touched only on the event loop, so no lock is needed.
     """
 
     def __init__(self, inner: Embedder, *, max_batch: int = 32) -> None:
@@ -267,9 +267,9 @@ class SentenceTransformerEmbedder:
 
         A batch is padded to its longest text, so one long sentence (a table row, a list run
         together) made every sentence of a composer batch cost as much: 24 demo-handbook
-        sentences took 680 ms (median, 1.3 s p95) through ``encode`` in one batch, 279 ms
-        (466 ms p95) in length-sorted pieces of 8 through the float32 ONNX export (one thread,
-        2-core AVX-512 EPYC). Each text's vector is what it gets alone (to 2e-7)."""
+        sentences took 653 ms (median, 1.3 s p95) through ``encode`` in one batch, 284 ms
+        (468 ms p95) in pieces of 8 sorted by length through the float32 ONNX export (one
+        thread, 2-core AVX-512 EPYC). Each text's vector is what it gets alone (to 2e-7)."""
         if len(texts) <= DIRECT_PIECE:
             return self._embed_piece(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

@@ -41,6 +41,8 @@ IDK_ANSWER = (
     "I don't know the answer to that yet: I could not find it in the documents you can access. "
     "I have passed your question to a person, and their reply will appear in this conversation."
 )
+# The outcome of a question refused as a suspected prompt injection (in its trace and audit).
+REFUSED_INJECTION = "refused_injection"
 REFUSAL_ANSWER = (
     "I can't help with that request. I answer questions from the knowledge base, and I don't "
     "follow instructions to change how I work."
@@ -212,7 +214,7 @@ async def answer_question(
     injection = deps.injection_score(question)
     trace["injection_score"] = round(injection, 4)
     if injection >= deps.injection_threshold:
-        return await finish(REFUSAL_ANSWER, [], 1.0, None, "refused_injection")
+        return await finish(REFUSAL_ANSWER, [], 1.0, None, REFUSED_INJECTION)
 
     mark = time.perf_counter()
     # One round trip per question: condensation and answering share the LLM placeholders.

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.auth.principal import Principal
-from app.chat.service import ChatAnswer
+from app.chat.service import REFUSED_INJECTION, ChatAnswer
 from app.chat.versions import activate_defaults
 from app.settings import Settings
 from evals.workspace import CorpusFile, Workspace
@@ -38,11 +38,16 @@ class Asked:
     @property
     def refused(self) -> bool:
         """Refused as a prompt injection: a fixed reply with confidence 1, never an answer."""
-        return self.trace.get("outcome") == "refused_injection"
+        return self.trace.get("outcome") == REFUSED_INJECTION
 
     def answered_at(self, threshold: float) -> bool:
         """Would this question be answered if the version's threshold were ``threshold``?"""
         return bool(self.draft) and not self.refused and self.confidence >= threshold
+
+    @property
+    def answer_confidence(self) -> float:
+        """The confidence of the answer it got; 0 without one (no draft, or refused)."""
+        return self.confidence if self.answered_at(0.0) else 0.0
 
     def answer_at(self, threshold: float) -> str:
         return self.draft if self.answered_at(threshold) else ""

@@ -102,7 +102,7 @@ async def ask_all(
                     "set": origin,
                     "kb": name,
                     "split": runs.split_half(question),
-                    "confidence": asked.confidence if asked.answered_at(0.0) else 0.0,
+                    "confidence": asked.answer_confidence,
                     # The signals behind it, so other weights can be tried on the same answers.
                     "signals": asked.trace.get("signals", {}),
                     "handed_off": asked.handed_off,

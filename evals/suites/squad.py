@@ -96,8 +96,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         asked = [(await runs.ask(ws, user, row["question"]))[0] for row in rows]
     threshold = float(asked[0].trace.get("threshold", 0.0)) if asked else 0.0
     pairs = list(zip(rows, asked, strict=True))
-    pos = [a.confidence if a.answered_at(0.0) else 0.0 for r, a in pairs if r["answers"]]
-    neg = [a.confidence if a.answered_at(0.0) else 0.0 for r, a in pairs if not r["answers"]]
+    pos = [a.answer_confidence for r, a in pairs if r["answers"]]
+    neg = [a.answer_confidence for r, a in pairs if not r["answers"]]
     retrieval = {
         has: [
             float(a.trace.get("retrieval", {}).get("confidence", 0.0))
