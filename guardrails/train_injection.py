@@ -60,6 +60,7 @@ from guardrails.injection import (
 from guardrails.injection_benign import (
     attack_prompts,
     benign_prompts,
+    factual_benign_prompts,
     general_benign_prompts,
     hard_benign_prompts,
     imperative_benign_prompts,
@@ -138,6 +139,7 @@ def load_corpus(injection_dir: Path, embed: Embed | None) -> Corpus:
         + imperative_benign_prompts()
         + general_benign_prompts()
         + procedural_benign_prompts()
+        + factual_benign_prompts()
     )
     attacks = attack_prompts()
     extra = [normalise(t) for t in templated + attacks]
@@ -391,6 +393,31 @@ def nested_cross_validation(corpus: Corpus, embed: Embed | None) -> dict[str, An
     }
 
 
+def load_squad_questions(path: Path) -> list[str]:
+    """Every question of a SQuAD 2.0 file (answerable or not): plain factual questions."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    return [qa["question"] for a in data for p in a["paragraphs"] for qa in p["qas"]]
+
+
+def factual_question_rates(
+    detector: InjectionDetector, datasets_dir: Path, threshold: float
+) -> dict[str, Any]:
+    """The shipped detector's false-positive rate on SQuAD 2.0's dev questions, when the shared
+    datasets hold them: benign factual questions that no choice (training, weight, threshold)
+    has seen. Measured only; nothing is fitted or picked on them."""
+    path = datasets_dir / "squad2" / "dev-v2.0.shared.json"
+    if not path.exists():
+        return {}
+    questions = load_squad_questions(path)
+    scores = detector.score_many(questions)
+    flagged = sum(s >= threshold for s in scores)
+    return {
+        "squad_questions_false_positive_rate": round(flagged / len(questions), 4),
+        "squad_questions_flagged": flagged,
+        "squad_questions_examples": len(questions),
+    }
+
+
 def rates(scores: list[float], labels: list[int], threshold: float) -> dict[str, float]:
     flagged = [s >= threshold for s in scores]
     positives = [f for f, y in zip(flagged, labels, strict=True) if y == 1]
@@ -421,6 +448,7 @@ def train(datasets_dir: Path, out: Path, *, use_embeddings: bool = True) -> dict
     held_out = corpus.notinject_held_out
     held_out_scores = detector_scores(detector, held_out, corpus.vectors)
     notinject_fp = sum(s >= threshold for s in held_out_scores) / len(held_out_scores)
+    factual = factual_question_rates(detector, datasets_dir, threshold)
     notinject_allowed = round(
         notinject_budget(len(corpus.notinject_calibration)) * len(corpus.notinject_calibration)
     )
@@ -444,7 +472,8 @@ def train(datasets_dir: Path, out: Path, *, use_embeddings: bool = True) -> dict
             f"guardrails.injection_benign, {len(corpus.calibration)} free-form benign "
             f"trigger-word prompts, {corpus.extra_labels.count(0)} other team-written benign "
             "prompts (templated trigger-word questions and imperatives, free-form task requests, "
-            f"document-style procedural sentences) and {sum(corpus.extra_labels)} hand-written "
+            "document-style procedural sentences, encyclopedic questions) and "
+            f"{sum(corpus.extra_labels)} hand-written "
             "attacks"
         ),
         "training_examples": len(corpus.texts) + len(corpus.calibration) + len(corpus.extra),
@@ -486,6 +515,7 @@ def train(datasets_dir: Path, out: Path, *, use_embeddings: bool = True) -> dict
             "notinject_examples": len(held_out),
             "notinject_calibration_false_positive_rate": round(calibration_fp, 4),
             "notinject_calibration_examples": len(notinject_calibration),
+            **factual,
             "notinject_note": (
                 "notinject_false_positive_rate is on the held-out half of NotInject_one + "
                 "NotInject_two (split_notinject): never used for training, threshold choice or "

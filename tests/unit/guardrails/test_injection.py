@@ -2,6 +2,7 @@
 
 import socket
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,10 +16,17 @@ from guardrails.injection import (
 )
 from guardrails.injection_benign import (
     attack_prompts,
+    factual_benign_prompts,
     general_benign_prompts,
     procedural_benign_prompts,
 )
-from guardrails.train_injection import binomial_upper_bound, notinject_budget
+from guardrails.train_injection import (
+    binomial_upper_bound,
+    load_squad_questions,
+    notinject_budget,
+)
+
+SQUAD_DEV = Path(__file__).resolve().parents[4] / "shared/datasets/squad2/dev-v2.0.shared.json"
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +185,22 @@ def test_new_rules_spare_everyday_phrasing(benign: str) -> None:
     assert rule_hits(benign) == []
 
 
+@pytest.mark.slow
+def test_plain_factual_questions_are_not_refused(detector: InjectionDetector) -> None:
+    """SQuAD 2.0's dev questions are benign factual questions the detector never trained on; the
+    artifact before the encyclopedic training questions flagged 26 of 6,247 (0.42 %)."""
+    if not SQUAD_DEV.exists():
+        pytest.skip(f"{SQUAD_DEV} is not available")
+    questions = load_squad_questions(SQUAD_DEV)
+    flagged = [q for q, s in zip(questions, detector.score_many(questions), strict=True)
+               if s >= detector.threshold]  # fmt: skip
+    assert len(questions) > 5000
+    assert len(flagged) / len(questions) <= 0.001
+    assert detector.metadata["metrics"]["squad_questions_flagged"] == len(flagged)
+
+
 def test_team_written_benign_prompts_trip_no_rule_and_attacks_are_unique() -> None:
-    benign = general_benign_prompts() + procedural_benign_prompts()
+    benign = general_benign_prompts() + procedural_benign_prompts() + factual_benign_prompts()
     assert [t for t in benign if rule_hits(t)] == []
     attacks = attack_prompts()
     assert len(set(attacks)) == len(attacks)
