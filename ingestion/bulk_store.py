@@ -102,27 +102,32 @@ async def copy_chunks(session: AsyncSession, documents: Sequence[DocumentChunks]
     )
     await session.execute(text("TRUNCATE staged_chunks"))
     sentences = [
-        (chunk_id, position, [float(x) for x in vector])
+        (chunk_id, position, [float(x) for x in vector], key)
         for chunk_id, c in zip(ids, (c for doc in documents for c in doc.chunks), strict=True)
-        for position, vector in enumerate(c.sentence_embeddings)
+        for position, (vector, key) in enumerate(
+            zip(c.sentence_embeddings, c.sentence_keys, strict=True)
+        )
     ]
     if sentences:
         await session.execute(
             text(
                 """
                 CREATE TEMP TABLE IF NOT EXISTS staged_sentences (
-                    chunk_id uuid, position smallint, embedding real[]
+                    chunk_id uuid, position smallint, embedding real[], text_hash bytea
                 ) ON COMMIT DROP
                 """
             )
         )
         await driver.copy_records_to_table(
-            "staged_sentences", records=sentences, columns=("chunk_id", "position", "embedding")
+            "staged_sentences",
+            records=sentences,
+            columns=("chunk_id", "position", "embedding", "text_hash"),
         )
         await session.execute(
             text(
-                "INSERT INTO chunk_sentences (chunk_id, position, embedding) "
-                "SELECT chunk_id, position, CAST(embedding AS vector) FROM staged_sentences"
+                "INSERT INTO chunk_sentences (chunk_id, position, embedding, text_hash) "
+                "SELECT chunk_id, position, CAST(embedding AS vector), text_hash "
+                "FROM staged_sentences"
             )
         )
         await session.execute(text("TRUNCATE staged_sentences"))

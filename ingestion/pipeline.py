@@ -263,6 +263,7 @@ def assemble_chunks(
                 embedding=vectors[i].chunk,
                 injection_score=scores[i],
                 sentence_embeddings=vectors[i].sentences,
+                sentence_keys=vectors[i].sentence_keys,
             )
         )
     return chunks

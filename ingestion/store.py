@@ -31,6 +31,7 @@ class StoredChunk:
     embedding: Sequence[float]
     injection_score: float = 0.0
     sentence_embeddings: Sequence[Sequence[float]] = ()
+    sentence_keys: Sequence[bytes] = ()  # the digest of each embedded sentence, same order
 
 
 @dataclass(frozen=True)
@@ -189,13 +190,19 @@ async def existing_embeddings(
             ),
             {"hashes": list(set(hashes))},
         )
-        return {key: ChunkVectors(_parse_vector(chunk), []) for key, chunk in rows}
+        return {key: ChunkVectors(_parse_vector(chunk), [], []) for key, chunk in rows}
+    # Sentence rows without a digest (stored before digests existed) are left out, so their
+    # chunks are embedded again rather than reused without a way to match their sentences.
     rows = await session.execute(
         text(
             """
             SELECT DISTINCT ON (c.content_hash) c.content_hash, c.embedding::text,
-                   array_remove(array_agg(s.embedding::text ORDER BY s.position), NULL)
-            FROM chunks c LEFT JOIN chunk_sentences s ON s.chunk_id = c.id
+                   COALESCE(array_agg(s.embedding::text ORDER BY s.position)
+                            FILTER (WHERE s.chunk_id IS NOT NULL), '{}'),
+                   COALESCE(array_agg(s.text_hash ORDER BY s.position)
+                            FILTER (WHERE s.chunk_id IS NOT NULL), '{}')
+            FROM chunks c
+            LEFT JOIN chunk_sentences s ON s.chunk_id = c.id AND s.text_hash IS NOT NULL
             WHERE c.content_hash = ANY(:hashes)
             GROUP BY c.content_hash, c.id
             ORDER BY c.content_hash, count(s.chunk_id) DESC, c.id
@@ -204,8 +211,10 @@ async def existing_embeddings(
         {"hashes": list(set(hashes))},
     )
     return {
-        key: ChunkVectors(_parse_vector(chunk), [_parse_vector(v) for v in stored])
-        for key, chunk, stored in rows
+        key: ChunkVectors(
+            _parse_vector(chunk), [_parse_vector(v) for v in stored], [bytes(k) for k in digests]
+        )
+        for key, chunk, stored, digests in rows
     }
 
 
@@ -300,25 +309,29 @@ async def _insert_sentences(
     session: AsyncSession, ids: Sequence[uuid.UUID], chunks: Sequence[StoredChunk]
 ) -> None:
     rows = [
-        (chunk_id, position, vector_literal(vector))
+        (chunk_id, position, vector_literal(vector), key)
         for chunk_id, chunk in zip(ids, chunks, strict=True)
-        for position, vector in enumerate(chunk.sentence_embeddings)
+        for position, (vector, key) in enumerate(
+            zip(chunk.sentence_embeddings, chunk.sentence_keys, strict=True)
+        )
     ]
     if not rows:
         return
     await session.execute(
         text(
             """
-            INSERT INTO chunk_sentences (chunk_id, position, embedding)
-            SELECT u.id, u.position, CAST(u.embedding AS vector)
+            INSERT INTO chunk_sentences (chunk_id, position, embedding, text_hash)
+            SELECT u.id, u.position, CAST(u.embedding AS vector), u.text_hash
             FROM unnest(CAST(:ids AS uuid[]), CAST(:positions AS smallint[]),
-                        CAST(:embeddings AS text[])) AS u(id, position, embedding)
+                        CAST(:embeddings AS text[]), CAST(:hashes AS bytea[]))
+                 AS u(id, position, embedding, text_hash)
             """
         ),
         {
             "ids": [r[0] for r in rows],
             "positions": [r[1] for r in rows],
             "embeddings": [r[2] for r in rows],
+            "hashes": [r[3] for r in rows],
         },
     )
 

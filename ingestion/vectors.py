@@ -1,7 +1,9 @@
 """The vectors a chunk is stored with: one of the whole chunk (title, heading and text, for the
-dense leg) and, when ``ingestion.sentence_vectors`` is on, one per sentence of its text (for
-the sentence leg, which scores a chunk by its best sentence so that a passage whose one
-sentence answers is not diluted by the rest).
+dense leg) and, when ``ingestion.sentence_vectors`` is on, one per quotable sentence of its text
+(``retrieval.quotable``), with the sentence's digest. The composer reads them instead of
+embedding a passage's sentences when a question first retrieves it, and the sentence leg
+scores a chunk by its best sentence, so that a passage whose one sentence answers is not
+diluted by the rest.
 
 Measured on SciFact (809 train queries), the sentence leg as a third fused leg moved the tuned
 hybrid nDCG@10 from 0.735 to 0.742. Its vectors cost embedding time: on 1,500 SciFact
@@ -15,10 +17,8 @@ import numpy as np
 
 from ingestion.chunking import ChunkDraft, embedding_text
 from retrieval.embeddings import Embedder, embed_async
-from retrieval.sentences import split_passage
+from retrieval.quotable import quotable_sentences, sentence_key
 
-# Shorter pieces (list bullets, stray labels) match many queries a little and none well.
-MIN_SENTENCE_WORDS = 3
 # A chunk holds at most ~256 tokens; this only bounds a pathological list of fragments.
 MAX_SENTENCES = 48
 
@@ -27,16 +27,17 @@ MAX_SENTENCES = 48
 class ChunkVectors:
     chunk: list[float]
     sentences: list[list[float]]
+    # ``sentence_key`` of the sentence each of ``sentences`` embeds (same order and length).
+    sentence_keys: list[bytes]
 
 
-def sentence_texts(text: str) -> list[str]:
-    """The sentences of a chunk's text that get a vector, in order."""
-    kept = [s for s in split_passage(text) if _words(s) >= MIN_SENTENCE_WORDS]
-    return kept[:MAX_SENTENCES]
+def sentence_texts(text: str, title: str = "", heading_path: str = "") -> list[str]:
+    """The quotable sentences of a chunk that get a vector, in order."""
+    return [s.text for s in quotable_sentences(title, heading_path, text)][:MAX_SENTENCES]
 
 
-def _words(sentence: str) -> int:
-    return sum(any(ch.isalnum() for ch in word) for word in sentence.split())
+def _sentences_of(draft: ChunkDraft) -> list[str]:
+    return sentence_texts(draft.text, draft.title, draft.heading_path)
 
 
 def reusable(
@@ -51,8 +52,7 @@ def reusable(
     return {
         key: stored[key]
         for key, draft in zip(keys, drafts, strict=True)
-        if key in stored
-        and (not sentences or stored[key].sentences or not sentence_texts(draft.text))
+        if key in stored and (not sentences or stored[key].sentences or not _sentences_of(draft))
     }
 
 
@@ -66,7 +66,7 @@ async def embed_chunks(
     chunk_vectors = await embed_async(
         embedder, [embedding_text(d.title, d.heading_path, d.text) for d in drafts]
     )
-    per_draft = [sentence_texts(d.text) if sentences else [] for d in drafts]
+    per_draft = [_sentences_of(d) if sentences else [] for d in drafts]
     flat = [s for own in per_draft for s in own]
     sentence_vectors = (
         await embed_async(embedder, flat)
@@ -78,5 +78,6 @@ async def embed_chunks(
     for vector, texts in zip(chunk_vectors, per_draft, strict=True):
         own = sentence_vectors[offset : offset + len(texts)]
         offset += len(texts)
-        out.append(ChunkVectors(vector.tolist(), [v.tolist() for v in own]))
+        keys = [sentence_key(t) for t in texts]
+        out.append(ChunkVectors(vector.tolist(), [v.tolist() for v in own], keys))
     return out

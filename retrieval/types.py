@@ -52,8 +52,10 @@ class RetrievalConfig:
     # passages for unanswerable questions raise their answer confidence. At this version's
     # threshold, demo hand-off recall fell 0.740 -> 0.699 (gate 0.72), near-domain declines
     # 0.765 -> 0.706, answerable SQuAD declined rose 0.05 -> 0.067 (limit 0.05) and SQuAD's first
-    # cited sentence 0.752 -> 0.744. It needs the vectors ``ingestion.sentence_vectors`` stores
-    # (off by default; without them a chunk's sentence score is its own cosine).
+    # cited sentence 0.752 -> 0.744 (measured with the older sentence split; the stored
+    # sentences are now the composer's quotable ones). It uses the vectors
+    # ``ingestion.sentence_vectors`` stores (on by default; a chunk stored without them scores
+    # with its own cosine).
     sentence_weight: float = 0.0
     # Dense leg: HNSW breadth, and the readable-set size at or below which search is exact.
     # ef_search 400 on the m=24 graph: at 200 the dense leg was 35-40 % faster but recall@10

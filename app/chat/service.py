@@ -24,7 +24,7 @@ from app.chat.followups import retrieval_query
 from app.chat.generation import Draft, Generators, draft_answer
 from app.chat.llm import LlmClient
 from app.chat.llm_answerer import condense_question
-from app.chat.sentence_pool import CachedEmbedder, SentencePool
+from app.chat.sentence_pool import CachedEmbedder, SentencePool, warm_from_store
 from app.chat.versions import AssistantVersion, active_version
 from app.settings import ChatSettings
 from guardrails.policy import LlmRoundTrip, PiiGuard, PiiPolicy
@@ -232,6 +232,9 @@ async def answer_question(
     trace["retrieval"] = _retrieval_trace(result)
     trace["stages_ms"]["retrieve"] = round((time.perf_counter() - mark) * 1000, 2)
     mark = time.perf_counter()
+    trace["stored_sentence_vectors"] = await warm_from_store(
+        deps.pool, session, deps.embedder, result.chunks
+    )
     gen = Generators(deps.embedder, deps.pool, deps.llm, deps.pii)
     draft = await draft_answer(gen, version, query, result, round_trip=round_trip)
     trace["stages_ms"]["generate"] = round((time.perf_counter() - mark) * 1000, 2)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Sequence,
     SmallInteger,
     String,
@@ -182,8 +183,10 @@ class Chunk(Base):
 
 
 class ChunkSentence(Base):
-    """One vector per sentence of a chunk: the sentence leg scores a candidate chunk by its best
-    sentence, so a passage whose one sentence answers is not diluted by the rest."""
+    """One vector per quotable sentence of a chunk (``retrieval.quotable``): the composer reads
+    them instead of embedding a newly retrieved passage's sentences, and the sentence leg scores
+    a candidate chunk by its best sentence, so a passage whose one sentence answers is not
+    diluted by the rest."""
 
     __tablename__ = "chunk_sentences"
     chunk_id: Mapped[uuid.UUID] = mapped_column(
@@ -191,6 +194,8 @@ class ChunkSentence(Base):
     )
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM))
+    # ``retrieval.quotable.sentence_key`` of the embedded sentence; NULL on older rows.
+    text_hash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class AccessSet(Base):

@@ -21,6 +21,7 @@ from ingestion import store
 from ingestion.chunking import content_hash, embedding_text
 from ingestion.vectors import sentence_texts
 from retrieval.embeddings import Embedder
+from retrieval.quotable import sentence_key
 from retrieval.tokens import WordpieceTokenizer
 
 
@@ -46,7 +47,7 @@ async def load_scifact_corpus(
     fingerprint = hashlib.sha256(
         "|".join(f"{d}:{c.text}" for d, c in drafts).encode()
         + embedder.name.encode()
-        + b"+sentences"
+        + b"+quotable-sentences"
     ).hexdigest()[:32]
     async with AsyncSession(engine) as session:
         stored = (
@@ -57,7 +58,7 @@ async def load_scifact_corpus(
         vectors = embed_cached(
             embedder, texts, data_dir=data_dir, progress=_progress("embedding scifact chunks")
         )
-        per_chunk = [sentence_texts(c.text) for _, c in drafts]
+        per_chunk = [sentence_texts(c.text, c.title, c.heading_path) for _, c in drafts]
         flat = embed_cached(
             embedder,
             [s for sentences in per_chunk for s in sentences],
@@ -81,6 +82,7 @@ async def load_scifact_corpus(
                     token_count=draft.token_count,
                     embedding=vector.tolist(),
                     sentence_embeddings=flat[end - len(sentences) : end].tolist(),
+                    sentence_keys=[sentence_key(t) for t in sentences],
                 )
             )
         await _ingest(engine, by_doc, fingerprint)

@@ -10,6 +10,8 @@ from app.settings import Settings
 from ingestion.chunking import embedding_text
 from ingestion.pipeline import PipelineDeps, ingest_document
 from ingestion.sources import delete_document, register_document
+from ingestion.vectors import sentence_texts
+from retrieval.quotable import sentence_key
 from tests.integration.ingestion.conftest import chunk_texts, new_source, upload
 
 pytestmark = pytest.mark.integration
@@ -194,8 +196,9 @@ async def test_unchanged_chunks_reuse_their_embeddings(
 async def test_sentence_vectors_follow_the_setting(
     db_session: AsyncSession, settings: Settings, deps: PipelineDeps
 ) -> None:
-    """Off (the default): none are stored. Turned on, a re-sync embeds again the chunks stored
-    without them (chunk and sentences), so every chunk gets its sentence vectors."""
+    """On by default. Off: none are stored. Turned on, a re-sync embeds again the chunks stored
+    without them (chunk and sentences), so every chunk gets its sentence vectors, each with the
+    digest of the quotable sentence it embeds."""
     calls: list[list[str]] = []
     embedder = deps.embedder
 
@@ -206,8 +209,14 @@ async def test_sentence_vectors_follow_the_setting(
             calls.append(list(texts))
             return embedder.embed(texts)
 
-    assert deps.settings.sentence_vectors is False
-    off = PipelineDeps(**{**deps.__dict__, "embedder": CountingEmbedder()})
+    assert deps.settings.sentence_vectors is True
+    off = PipelineDeps(
+        **{
+            **deps.__dict__,
+            "embedder": CountingEmbedder(),
+            "settings": deps.settings.model_copy(update={"sentence_vectors": False}),
+        }
+    )
     source_id = await new_source(db_session)
     doc_id = await upload(db_session, settings, source_id, "m.md", _document("same", 12))
     first = await ingest_document(off, doc_id)
@@ -224,8 +233,23 @@ async def test_sentence_vectors_follow_the_setting(
     changed = _document("same", 12).replace(b"Paragraph 3 of", b"Paragraph 3 (edited) of")
     await upload(db_session, settings, source_id, "m.md", changed)
     second = await ingest_document(on, doc_id)
-    assert (await db_session.execute(count)).scalar_one() >= second.chunks
-    assert sum(len(call) for call in calls) > second.chunks  # chunks and their sentences
+    assert (await db_session.execute(count)).scalar_one() > 0
+    embedded = [t for call in calls for t in call]
+    assert any(not t.startswith("Manual") for t in embedded)  # chunks and their sentences
+    rows = await db_session.execute(
+        text(
+            "SELECT c.title, c.heading_path, c.text, "
+            "array_remove(array_agg(s.text_hash ORDER BY s.position), NULL) "
+            "FROM chunks c LEFT JOIN chunk_sentences s ON s.chunk_id = c.id "
+            "WHERE c.document_id = :d GROUP BY c.id"
+        ),
+        {"d": doc_id},
+    )
+    chunks = list(rows)
+    assert len(chunks) == second.chunks
+    for title, heading_path, body, digests in chunks:
+        quotable = sentence_texts(body, title, heading_path)
+        assert [bytes(d) for d in digests] == [sentence_key(q) for q in quotable]
 
 
 async def test_duplicate_passages_within_a_document_are_stored_once(

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingestion import store
 from ingestion.chunking import content_hash
 from ingestion.vectors import sentence_texts
+from retrieval.quotable import sentence_key
 from tests.fakes import HashingEmbedder
 
 EMBEDDER = HashingEmbedder()
@@ -53,6 +54,7 @@ async def insert_document(
                 if sentences and sentence_texts(t)
                 else []
             ),
+            sentence_keys=[sentence_key(s) for s in sentence_texts(t)] if sentences else [],
         )
         for i, t in enumerate(texts)
     ]
