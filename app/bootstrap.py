@@ -1,4 +1,5 @@
-"""Start-up tasks of the local CLI: demo data on first start, the banner, and ``ingest``.
+"""Start-up tasks of the local CLI: demo data on first start, the banner, ``ingest`` and the
+sentence-vector backfill.
 
 The demo's files go through the real queue to the worker; ``groundwork ingest`` runs the
 same pipeline inline, so a single command shows each file's outcome.
@@ -20,6 +21,8 @@ from ingestion.documents import failure_reason
 from ingestion.folders import SyncReport, sync_folder
 from ingestion.pipeline import IngestOutcome
 from ingestion.queue import connect_queue
+from ingestion.sentence_backfill import BackfillReport
+from ingestion.sentence_backfill import backfill_sentence_vectors as backfill
 from ingestion.sources import create_source, register_document, source_id_by_name
 
 
@@ -184,3 +187,14 @@ async def sync_source(settings: Settings, name: str) -> tuple[SyncReport, list[I
     finally:
         await engine.dispose()
     return report, outcomes
+
+
+async def backfill_sentence_vectors(settings: Settings, *, batch: int) -> BackfillReport:
+    """Store sentence vectors for every chunk indexed without them (see
+    ``ingestion.sentence_backfill``); the embedder only, no guardrail models."""
+    models = await asyncio.to_thread(load_models, settings, with_guardrails=False)
+    engine = make_engine(settings.database_url or "", pool_size=2)
+    try:
+        return await backfill(make_session_factory(engine), models.embedder, batch=batch)
+    finally:
+        await engine.dispose()

@@ -1,4 +1,5 @@
-"""The ``groundwork`` command line: run, serve, worker, migrate, users, groups, keys, ingest.
+"""The ``groundwork`` command line: run, serve, worker, migrate, users, groups, keys, ingest,
+sources, index, versions.
 
 Commands that need the database use ``DATABASE_URL`` or start (or share) the embedded
 PostgreSQL in the data directory. Bad arguments exit with status 2 and a specific message;
@@ -255,6 +256,19 @@ def cmd_sources_sync(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed or report.rejected else 0
 
 
+def cmd_index_sentence_vectors(settings: Settings, args: argparse.Namespace) -> int:
+    from app import bootstrap
+
+    if args.batch < 1:
+        print("--batch must be at least 1", file=sys.stderr)
+        return 2
+    with launcher.local_services(settings, need_redis=False) as live:
+        launcher.migrate(live)
+        report = asyncio.run(bootstrap.backfill_sentence_vectors(live, batch=args.batch))
+    print(f"stored {report.sentences} sentence vectors for {report.chunks} chunks")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="groundwork", description=__doc__)
     parser.add_argument(
@@ -315,6 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sources.add_parser("sync", help="sync a folder source now (added, changed, deleted files)")
     p.add_argument("name")
     p.set_defaults(handler=cmd_sources_sync)
+    index = sub.add_parser("index", help="maintain the search index").add_subparsers(
+        dest="action", required=True
+    )
+    p = index.add_parser(
+        "sentence-vectors",
+        help="store sentence vectors for chunks indexed without them (resumable)",
+    )
+    p.add_argument("--batch", type=int, default=64, help="chunks per embedding call")
+    p.set_defaults(handler=cmd_index_sentence_vectors)
     versions = sub.add_parser("versions", help="assistant versions").add_subparsers(
         dest="action", required=True
     )

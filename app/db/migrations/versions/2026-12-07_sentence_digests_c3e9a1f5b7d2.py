@@ -7,8 +7,8 @@ Create Date: 2026-12-07 05:30:00.000000
 The composer reads a retrieved passage's sentence vectors from ``chunk_sentences`` instead of
 embedding them on the request path, and matches each vector to a sentence by this digest
 (``retrieval.quotable.sentence_key``), never by position: a vector only ever serves the exact
-text it was computed from. Existing rows keep NULL and are not used by the composer; a re-sync
-stores them again with digests.
+text it was computed from. Existing rows keep NULL and are not used by the composer;
+``groundwork index sentence-vectors`` replaces them (and fills chunks that have none) in place.
 """
 
 from collections.abc import Sequence
