@@ -7,6 +7,7 @@ fills that LRU with vectors stored at ingestion, so a passage's first question s
 """
 
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Generic, TypeVar
@@ -60,6 +61,9 @@ class SentencePool:
     def __init__(self, *, chunk_capacity: int = 4096, vector_capacity: int = 20_000) -> None:
         self._chunks: _Lru[tuple[str, str, str], list[PreparedSentence]] = _Lru(chunk_capacity)
         self._vectors: _Lru[tuple[str, bytes], Vectors] = _Lru(vector_capacity)
+        # Chunks whose stored vectors were loaded once: not asked for again (a sentence stored
+        # without a vector is embedded when quoted and then cached like any other).
+        self._loaded: _Lru[tuple[str, uuid.UUID], bool] = _Lru(chunk_capacity)
 
     def sentences(self, chunk: RetrievedChunk) -> list[PreparedSentence]:
         key = (chunk.content_hash, chunk.title, chunk.heading_path)
@@ -70,20 +74,30 @@ class SentencePool:
         return found
 
     def uncached(self, embedder: Embedder, chunks: Sequence[RetrievedChunk]) -> list[int]:
-        """Indexes of ``chunks`` with a quotable sentence whose vector is not cached."""
+        """Indexes of ``chunks`` with a quotable sentence whose vector is not cached, leaving
+        out chunks whose stored vectors were already loaded."""
         return [
             i
             for i, chunk in enumerate(chunks)
-            if any(
+            if self._loaded.get((embedder.name, chunk.chunk_id)) is None
+            and any(
                 self._vectors.get((embedder.name, sentence_key(s.text))) is None
                 for s in self.sentences(chunk)
             )
         ]
 
-    def seed(self, embedder: Embedder, stored: Mapping[bytes, Vectors]) -> None:
-        """Cache vectors stored at ingestion by ``embedder``'s model, keyed by ``sentence_key``."""
+    def seed(
+        self,
+        embedder: Embedder,
+        chunk_ids: Sequence[uuid.UUID],
+        stored: Mapping[bytes, Vectors],
+    ) -> None:
+        """Cache the vectors stored at ingestion for ``chunk_ids`` by ``embedder``'s model (keyed
+        by ``sentence_key``), and remember that those chunks were loaded."""
         for key, vector in stored.items():
             self._vectors.put((embedder.name, key), vector)
+        for chunk_id in chunk_ids:
+            self._loaded.put((embedder.name, chunk_id), True)
 
     def vectors(self, embedder: Embedder, texts: Sequence[str]) -> tuple[Vectors, int]:
         """``(matrix, embedded)``: vectors of ``texts`` and how many had to be embedded."""
@@ -128,6 +142,7 @@ async def warm_from_store(
     missing = pool.uncached(embedder, chunks)
     if not missing:
         return 0
-    stored = await stored_sentence_vectors(session, [chunks[i].chunk_id for i in missing])
-    pool.seed(embedder, stored)
+    ids = [chunks[i].chunk_id for i in missing]
+    stored = await stored_sentence_vectors(session, ids)
+    pool.seed(embedder, ids, stored)
     return len(stored)

@@ -150,6 +150,27 @@ def test_sentence_vectors_are_cached_per_process() -> None:
     assert first.embedded > 0 and again.embedded == 0 and again.answer == first.answer
 
 
+def test_stored_vectors_are_used_and_each_chunk_is_loaded_once() -> None:
+    from app.chat.sentence_pool import SentencePool
+    from retrieval.quotable import sentence_key
+
+    pool, embedder = SentencePool(), HashingEmbedder()
+    question = "How many days of paid annual leave per year?"
+    assert pool.uncached(embedder, PASSAGES) == list(range(len(PASSAGES)))
+    texts = [s.text for p in PASSAGES for s in pool.sentences(p)]
+    stored = dict(zip([sentence_key(t) for t in texts], embedder.embed(texts), strict=True))
+    pool.seed(embedder, [p.chunk_id for p in PASSAGES], stored)
+    assert pool.uncached(embedder, PASSAGES) == []
+    composed = compose(question, PASSAGES, embedder, ComposerConfig(), pool)
+    # Only the question itself is new: every sentence came from the stored vectors.
+    assert composed.embedded == 1
+    assert composed.answer == compose(question, PASSAGES, embedder, ComposerConfig()).answer
+    # A chunk loaded once is not asked for again, even with a sentence that had no vector.
+    partial = SentencePool()
+    partial.seed(embedder, [PASSAGES[0].chunk_id], {})
+    assert 0 not in partial.uncached(embedder, PASSAGES)
+
+
 def test_reference_marks_are_dropped_so_quotes_never_look_like_citations() -> None:
     marked = _chunk(
         "Liquid oxygen is attracted to a magnet strongly.[c] A bridge of liquid oxygen can form "
