@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ingestion import store
+from ingestion import sentence_rows
 from ingestion.vectors import sentence_texts
 from retrieval.embeddings import Embedder, embed_async
 from retrieval.quotable import sentence_key
@@ -37,7 +37,9 @@ async def backfill_sentence_vectors(
     chunks = sentences = 0
     while True:
         async with session_factory() as session:
-            todo = await store.chunks_without_sentence_digests(session, after=after, limit=batch)
+            todo = await sentence_rows.chunks_without_sentence_digests(
+                session, after=after, limit=batch
+            )
         if not todo:
             break
         after = todo[-1].id
@@ -47,12 +49,12 @@ async def backfill_sentence_vectors(
             continue
         vectors = iter(await embed_async(embedder, flat))
         rows = [
-            store.SentenceRow(c.id, position, next(vectors).tolist(), sentence_key(t))
+            sentence_rows.SentenceRow(c.id, position, next(vectors).tolist(), sentence_key(t))
             for c in todo
             for position, t in enumerate(texts[c.id])
         ]
         async with session_factory.begin() as session:
-            written = await store.replace_sentence_rows(
+            written = await sentence_rows.replace_sentence_rows(
                 session, [c.id for c in todo if texts[c.id]], rows
             )
         chunks += len(written)

@@ -61,8 +61,8 @@ class SentencePool:
     def __init__(self, *, chunk_capacity: int = 4096, vector_capacity: int = 20_000) -> None:
         self._chunks: _Lru[tuple[str, str, str], list[PreparedSentence]] = _Lru(chunk_capacity)
         self._vectors: _Lru[tuple[str, bytes], Vectors] = _Lru(vector_capacity)
-        # Chunks whose stored vectors were loaded once: not asked for again (a sentence stored
-        # without a vector is embedded when quoted and then cached like any other).
+        # Chunks whose stored vectors were loaded once: not asked for again (a sentence without
+        # a stored vector, or evicted since, is embedded when quoted and cached like any other).
         self._loaded: _Lru[tuple[str, uuid.UUID], bool] = _Lru(chunk_capacity)
 
     def sentences(self, chunk: RetrievedChunk) -> list[PreparedSentence]:
@@ -73,17 +73,12 @@ class SentencePool:
             self._chunks.put(key, found)
         return found
 
-    def uncached(self, embedder: Embedder, chunks: Sequence[RetrievedChunk]) -> list[int]:
-        """Indexes of ``chunks`` with a quotable sentence whose vector is not cached, leaving
-        out chunks whose stored vectors were already loaded."""
+    def not_loaded(self, embedder: Embedder, chunks: Sequence[RetrievedChunk]) -> list[int]:
+        """Indexes of ``chunks`` whose stored vectors this process has not loaded yet."""
         return [
             i
             for i, chunk in enumerate(chunks)
             if self._loaded.get((embedder.name, chunk.chunk_id)) is None
-            and any(
-                self._vectors.get((embedder.name, sentence_key(s.text))) is None
-                for s in self.sentences(chunk)
-            )
         ]
 
     def seed(
@@ -137,9 +132,9 @@ class CachedEmbedder:
 async def warm_from_store(
     pool: SentencePool, session: AsyncSession, embedder: Embedder, chunks: Sequence[RetrievedChunk]
 ) -> int:
-    """Seed ``pool`` with the vectors stored at ingestion for those ``chunks`` whose quotable
-    sentences are not all cached (one statement, none when all are); returns how many loaded."""
-    missing = pool.uncached(embedder, chunks)
+    """Seed ``pool`` with the vectors stored at ingestion for those ``chunks`` not loaded yet
+    (one statement, none when all were); returns how many vectors were loaded."""
+    missing = pool.not_loaded(embedder, chunks)
     if not missing:
         return 0
     ids = [chunks[i].chunk_id for i in missing]

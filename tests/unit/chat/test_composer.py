@@ -156,11 +156,11 @@ def test_stored_vectors_are_used_and_each_chunk_is_loaded_once() -> None:
 
     pool, embedder = SentencePool(), HashingEmbedder()
     question = "How many days of paid annual leave per year?"
-    assert pool.uncached(embedder, PASSAGES) == list(range(len(PASSAGES)))
+    assert pool.not_loaded(embedder, PASSAGES) == list(range(len(PASSAGES)))
     texts = [s.text for p in PASSAGES for s in pool.sentences(p)]
     stored = dict(zip([sentence_key(t) for t in texts], embedder.embed(texts), strict=True))
     pool.seed(embedder, [p.chunk_id for p in PASSAGES], stored)
-    assert pool.uncached(embedder, PASSAGES) == []
+    assert pool.not_loaded(embedder, PASSAGES) == []
     composed = compose(question, PASSAGES, embedder, ComposerConfig(), pool)
     # Only the question itself is new: every sentence came from the stored vectors.
     assert composed.embedded == 1
@@ -168,7 +168,7 @@ def test_stored_vectors_are_used_and_each_chunk_is_loaded_once() -> None:
     # A chunk loaded once is not asked for again, even with a sentence that had no vector.
     partial = SentencePool()
     partial.seed(embedder, [PASSAGES[0].chunk_id], {})
-    assert 0 not in partial.uncached(embedder, PASSAGES)
+    assert 0 not in partial.not_loaded(embedder, PASSAGES)
 
 
 def test_reference_marks_are_dropped_so_quotes_never_look_like_citations() -> None:
