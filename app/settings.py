@@ -92,6 +92,9 @@ class IngestionSettings(_Group):
     folder_sync_interval_seconds: int = Field(default=300, ge=60)
     # Access lists no chunk has any more (deleted documents, changed ACLs) are dropped this often.
     access_set_prune_interval_seconds: int = Field(default=3600, ge=60)
+    # Stored upload files no document names any more (deleted documents, replaced bytes, rolled
+    # back uploads) are erased this often: deleting a document erases its file within it.
+    upload_prune_interval_seconds: int = Field(default=600, ge=60)
     # Folder sources must lie under one of these directories; empty allows any directory.
     folder_roots: tuple[Path, ...] = ()
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from ingestion.store import delete_chunks, update_document_access
+from ingestion.uploads import hold_for_write, store_file
 
 MAX_FILENAME_CHARS = 255
 
@@ -200,7 +201,8 @@ async def register_file(
         return RegisteredDocument(
             id=twin, content_hash=digest, outcome="duplicate", duplicate_of=twin
         )
-    path = _store_file(uploads_dir / str(source_id), digest, suffix, data)
+    await hold_for_write(session)
+    path = store_file(uploads_dir / str(source_id), digest, suffix, data)
     if current is not None:
         await session.execute(
             text(
@@ -239,18 +241,6 @@ def _origin(groups: list[str] | None, *, from_file: bool) -> str:
     if groups is None:
         return "source"
     return "file" if from_file else "admin"
-
-
-def _store_file(directory: Path, digest: str, suffix: str, data: bytes) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{digest}{suffix}"
-    if not path.exists():
-        partial = path.with_suffix(path.suffix + ".part")
-        partial.write_bytes(data)
-        partial.replace(
-            path
-        )  # atomic: a crash never leaves a half-written file under the final name
-    return path
 
 
 async def set_document_acl(

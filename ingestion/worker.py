@@ -32,6 +32,7 @@ from ingestion.queue import (
     redis_settings,
 )
 from ingestion.sweeper import sweep_stuck_documents, unfinished_versions
+from ingestion.uploads import prune_unreferenced_uploads
 
 _TRANSIENT = (OperationalError, DBAPIError, OSError, ConnectionError)
 
@@ -147,6 +148,16 @@ async def prune_access_sets_job(ctx: dict[str, Any]) -> int:
     return pruned
 
 
+async def prune_uploads_job(ctx: dict[str, Any]) -> int:
+    """Scheduled: erase stored upload files no document names any more; returns how many."""
+    deps = _deps(ctx)
+    async with deps.pipeline.session_factory.begin() as session:
+        pruned = await prune_unreferenced_uploads(session, deps.settings.uploads_dir)
+    if pruned:
+        log.info("ingestion.uploads_pruned", count=pruned)
+    return pruned
+
+
 async def sync_folders_job(ctx: dict[str, Any]) -> int:
     """Scheduled sync of every folder source; returns the number of documents enqueued.
     A source with ``bulk_threshold_documents`` or more to ingest goes as bulk jobs."""
@@ -232,6 +243,11 @@ def build_worker(
             cron(
                 prune_access_sets_job,
                 **_every(settings.ingestion.access_set_prune_interval_seconds),  # type: ignore[arg-type]
+                unique=True,
+            ),
+            cron(
+                prune_uploads_job,
+                **_every(settings.ingestion.upload_prune_interval_seconds),  # type: ignore[arg-type]
                 unique=True,
             ),
         ],

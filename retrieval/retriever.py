@@ -209,6 +209,7 @@ async def retrieve(
         if not embedding.done():
             embedding.cancel()
     timings.update(leg_timings)
+    timings["legs_ms"] = (time.perf_counter() - started) * 1000
     fused_dense, fused_keyword = dense, keyword
     if config.complete_scores:
         mark = time.perf_counter()
@@ -222,9 +223,11 @@ async def retrieve(
         sentence = await sentence_leg(session, await embedding, dense, keyword, groups=groups)
         timings["sentence_ms"] = (time.perf_counter() - mark) * 1000
     fused = fuse_legs(fused_dense, fused_keyword, config, sentence)
+    mark = time.perf_counter()
     rows = await load_chunks(
         session, [hit.chunk_id for hit in fused[: config.k * 3]], groups=groups
     )
+    timings["load_ms"] = (time.perf_counter() - mark) * 1000
     candidates = [
         _to_chunk(hit, rows[hit.chunk_id]) for hit in fused[: config.k * 3] if hit.chunk_id in rows
     ]

@@ -82,22 +82,44 @@ async def latencies(
     config: RetrievalConfig,
     clients: int,
     state: ProcessState,
-) -> list[float]:
+) -> tuple[list[float], dict[str, list[float]]]:
     """Each query's full ``retrieve()`` time, from ``clients`` concurrent loops sharing
-    ``state`` as a serving process's requests share it."""
+    ``state`` as a serving process's requests share it, and its stage timings by name
+    (``retrieve``'s own marks; the embedding overlaps the count and the keyword leg)."""
     pending = list(queries)
     out: list[float] = []
+    stages: dict[str, list[float]] = {}
 
     async def client() -> None:
         while pending:
             query = pending.pop()
             async with AsyncSession(engine) as session:
                 started = time.perf_counter()
-                await retrieve(session, embedder, query, groups=groups, config=config, state=state)
+                result = await retrieve(
+                    session, embedder, query, groups=groups, config=config, state=state
+                )
                 out.append((time.perf_counter() - started) * 1000)
+            for stage, ms in result.timings_ms.items():
+                stages.setdefault(stage, []).append(ms)
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    return out
+    return out, stages
+
+
+def stage_summary(stages: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """p50 / p95 per stage, in ``retrieve``'s order."""
+    return {
+        stage: {"p50_ms": round(_pct(ms, 0.5), 1), "p95_ms": round(_pct(ms, 0.95), 1)}
+        for stage, ms in stages.items()
+    }
+
+
+def _stage_line(label: str, stages: dict[str, dict[str, float]]) -> str:
+    cells = ", ".join(
+        f"{name.removesuffix('_ms')} {v['p50_ms']:.1f}/{v['p95_ms']:.1f}"
+        for name, v in stages.items()
+    )
+    return f"  {label} stages p50/p95 ms: {cells}"
 
 
 async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dict[str, Any]:
@@ -151,11 +173,14 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
             "keyword legs in memory |"
         )
         print("|---|---|---|---|---|---|---|")
+        stage_lines: list[str] = []
         for share, groups in SELECTIVITIES:
             recall, short, dense_ms = await recall_at_10(engine, qvecs, groups, config)
             before = (postings.hits, postings.misses) if postings else (0, 0)
-            one = await latencies(engine, embedder, texts, groups, config, 1, process_state())
-            many = await latencies(
+            one, one_stages = await latencies(
+                engine, embedder, texts, groups, config, 1, process_state()
+            )
+            many, many_stages = await latencies(
                 engine, embedder, texts, groups, config, args.clients, process_state()
             )
             hits, misses = (
@@ -180,8 +205,15 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
                     f"{args.clients}_clients_p95_ms": round(_pct(many, 0.95), 1),
                     "keyword_in_memory": hits,
                     "keyword_in_sql": misses,
+                    "one_client_stages": stage_summary(one_stages),
+                    f"{args.clients}_clients_stages": stage_summary(many_stages),
                 }
             )
+            stage_lines.append(_stage_line(f"{share:.1%}, 1 client", stage_summary(one_stages)))
+            stage_lines.append(
+                _stage_line(f"{share:.1%}, {args.clients} clients", stage_summary(many_stages))
+            )
+        print("\n".join(stage_lines))
     finally:
         await engine.dispose()
     return report

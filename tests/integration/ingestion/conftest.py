@@ -11,7 +11,7 @@ from app.db.session import make_session_factory
 from app.resources import build_pipeline_deps
 from app.settings import Settings
 from ingestion.pipeline import PipelineDeps
-from ingestion.sources import create_source, register_document
+from ingestion.sources import RegisteredDocument, create_source, register_document
 from tests.builders import light_models
 
 pytestmark = pytest.mark.integration
@@ -30,10 +30,11 @@ async def new_source(
     return source_id
 
 
-async def upload(
+async def register(
     session: AsyncSession, settings: Settings, source_id: uuid.UUID, name: str, data: bytes
-) -> uuid.UUID:
-    registered = await register_document(
+) -> RegisteredDocument:
+    """An upload in the caller's transaction (not committed)."""
+    return await register_document(
         session,
         source_id=source_id,
         filename=name,
@@ -41,6 +42,12 @@ async def upload(
         uploads_dir=settings.uploads_dir,
         max_bytes=settings.ingestion.max_upload_bytes,
     )
+
+
+async def upload(
+    session: AsyncSession, settings: Settings, source_id: uuid.UUID, name: str, data: bytes
+) -> uuid.UUID:
+    registered = await register(session, settings, source_id, name, data)
     await session.commit()
     return registered.id
 

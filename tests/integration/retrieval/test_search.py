@@ -313,7 +313,7 @@ async def test_legs_on_two_connections_return_what_one_connection_returns(
             assert [c.chunk_id for c in two.chunks] == [c.chunk_id for c in one.chunks]
             readable = {"a": 12, "b": 1}
             assert len(two.chunks) == min(6, sum(readable[g] for g in groups))
-            assert {"keyword_ms", "dense_ms"} <= set(two.timings_ms)
+            assert {"keyword_ms", "dense_ms", "legs_ms", "load_ms"} <= set(two.timings_ms)
     assert parallel.in_flight == 0
 
 
