@@ -26,6 +26,9 @@ class QueryLegs:
     fusion_keyword: DocList | None = None
     # The sentence leg (best-sentence cosine of every candidate), when measured.
     sentence: DocList | None = None
+    # The documents in the order ``retrieval.retriever.retrieve`` ranks their chunks (fused per
+    # chunk by the version's settings, a document where its best chunk stands), when measured.
+    served: list[str] | None = None
 
 
 @dataclass(frozen=True)
