@@ -100,8 +100,9 @@ def retrieval_confidence(
     slope: float = 12.0,
     agreement_bonus: float = 0.8,
 ) -> float:
-    """P(the top passages answer the query): a logistic map of the best cosine similarity,
-    raised when both legs agree on the top hit. Parameters are fitted by the SciFact bench.
+    """How likely the top passages answer the query: a logistic map of the best cosine
+    similarity, raised when both legs agree on the top hit. The version's parameters set the
+    scale; the SciFact bench fits a calibration and reports both (``RetrievalConfig``).
     """
     if top_similarity is None:
         return 0.0
