@@ -7,7 +7,9 @@ data the chunks had redacted, so ``prune_unreferenced_uploads`` (a scheduled wor
 it. The two sides meet on one advisory lock: a writer share-locks it before writing a file and
 holds it until its transaction ends (``hold_for_write``); the prune takes it exclusively, so it
 sees every committed row and no write is in flight. A file it finds unnamed is garbage: its
-document is gone or has new bytes, or the transaction that wrote it rolled back.
+document is gone or has new bytes, or the transaction that wrote it rolled back. The prune
+only tries the lock: waiting for it behind a long folder sync would queue every new upload
+behind the prune, so a busy round is skipped and the next one tries again.
 """
 
 import os
@@ -42,14 +44,19 @@ async def hold_for_write(session: AsyncSession) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _UPLOADS_LOCK})
 
 
-async def prune_unreferenced_uploads(session: AsyncSession, uploads_dir: Path) -> int:
+async def prune_unreferenced_uploads(session: AsyncSession, uploads_dir: Path) -> int | None:
     """Erase the stored files no document names (and partial writes left by a crash); returns
-    how many files went. Commit soon after: uploads wait for the lock this takes.
+    how many files went, or None when an upload was in flight and nothing was looked at.
+    Commit soon after: uploads wait for the lock this holds.
 
     Files are matched by their place under the uploads root (source folder and file name), not
     by the whole stored path, so a deployment that moved its data directory loses nothing.
     """
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPLOADS_LOCK})
+    locked = await session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _UPLOADS_LOCK}
+    )
+    if not locked.scalar_one():
+        return None
     named = (await session.execute(text("SELECT file_path FROM documents"))).scalars().all()
     return await anyio.to_thread.run_sync(_remove_unnamed, uploads_dir, _places(named))
 

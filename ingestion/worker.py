@@ -149,13 +149,16 @@ async def prune_access_sets_job(ctx: dict[str, Any]) -> int:
 
 
 async def prune_uploads_job(ctx: dict[str, Any]) -> int:
-    """Scheduled: erase stored upload files no document names any more; returns how many."""
+    """Scheduled: erase stored upload files no document names any more; returns how many
+    (0 when an upload was in flight: the next run tries again)."""
     deps = _deps(ctx)
     async with deps.pipeline.session_factory.begin() as session:
         pruned = await prune_unreferenced_uploads(session, deps.settings.uploads_dir)
-    if pruned:
+    if pruned is None:
+        log.info("ingestion.uploads_prune_skipped", reason="upload in flight")
+    elif pruned:
         log.info("ingestion.uploads_pruned", count=pruned)
-    return pruned
+    return pruned or 0
 
 
 async def sync_folders_job(ctx: dict[str, Any]) -> int:
