@@ -12,7 +12,6 @@ only tries the lock: waiting for it behind a long folder sync would queue every 
 behind the prune, so a busy round is skipped and the next one tries again.
 """
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -77,5 +76,5 @@ def _remove_unnamed(uploads_dir: Path, named: set[tuple[str, str]]) -> int:
                 file.unlink(missing_ok=True)
                 removed += 1
         if not any(folder.iterdir()):
-            os.rmdir(folder)
+            folder.rmdir()
     return removed

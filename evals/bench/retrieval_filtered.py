@@ -183,6 +183,7 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
             many, many_stages = await latencies(
                 engine, embedder, texts, groups, config, args.clients, process_state()
             )
+            one_summary, many_summary = stage_summary(one_stages), stage_summary(many_stages)
             hits, misses = (
                 (postings.hits - before[0], postings.misses - before[1]) if postings else (0, 0)
             )
@@ -205,14 +206,12 @@ async def measure(settings: Any, url: str, args: Any, embedder: Embedder) -> dic
                     f"{args.clients}_clients_p95_ms": round(_pct(many, 0.95), 1),
                     "keyword_in_memory": hits,
                     "keyword_in_sql": misses,
-                    "one_client_stages": stage_summary(one_stages),
-                    f"{args.clients}_clients_stages": stage_summary(many_stages),
+                    "one_client_stages": one_summary,
+                    f"{args.clients}_clients_stages": many_summary,
                 }
             )
-            stage_lines.append(_stage_line(f"{share:.1%}, 1 client", stage_summary(one_stages)))
-            stage_lines.append(
-                _stage_line(f"{share:.1%}, {args.clients} clients", stage_summary(many_stages))
-            )
+            stage_lines.append(_stage_line(f"{share:.1%}, 1 client", one_summary))
+            stage_lines.append(_stage_line(f"{share:.1%}, {args.clients} clients", many_summary))
         print("\n".join(stage_lines))
     finally:
         await engine.dispose()
