@@ -60,6 +60,27 @@ def first_k_contain_answer(answer: str, golds: Sequence[str], k: int) -> bool:
     return any(contains_answer(s, golds) for s, _ in cited_sentences(answer)[:k])
 
 
+# Where an answerable question's answer was lost, in pipeline order (see ``answer_loss``).
+LOSSES = ("hit", "declined", "not_cited", "not_retrieved")
+
+
+def answer_loss(
+    golds: Sequence[str], passages: Sequence[str], draft: str, answered: bool, *, k: int = 3
+) -> str:
+    """Which stage lost an answerable question's gold answer, one of ``LOSSES``.
+
+    ``hit``: one of the first ``k`` cited sentences of the answer shown holds it. ``declined``:
+    the draft's did, but the confidence was below the threshold. ``not_cited``: a retrieved
+    passage holds it, the draft's first ``k`` cited sentences do not. ``not_retrieved``: no
+    retrieved passage holds it.
+    """
+    if first_k_contain_answer(draft, golds, k):
+        return "hit" if answered else "declined"
+    if any(contains_answer(p, golds) for p in passages):
+        return "not_cited"
+    return "not_retrieved"
+
+
 def distinct_cited_pages(citations: Sequence[tuple[str, int | None]]) -> list[str]:
     """``file#page=N`` keys of the citations, in citation order, duplicates removed."""
     out: list[str] = []

@@ -43,6 +43,18 @@ fitting sets but did not carry over to the suites' questions, so the shipped wei
   citation match 0.56 -> 0.64. Even weights fitted on the suite's own answers (in sample) kept
   near-domain declines at 0.706 with every in-scope set within 0.05: with this confidence, the
   sentence leg's better passages for unanswerable questions cannot be told apart.
+- A sixth signal, tried on 2026-12-07 (one-off script, not shipped): *counterfactual term
+  deletion*. For each content word of the question, how much the best quoted sentence's cosine
+  to the question drops when the word is deleted from it; a word the sentence does not use (no
+  drop) and its passage does not contain counts as unaddressed, and the signal is 1 minus the
+  unaddressed words' IDF share (IDF within the retrieved sentences). Alone it separates
+  near-domain from answerable demo questions with AUC 0.76 (fitting set) / 0.78 (suite set),
+  SQuAD unanswerable 0.56-0.58. Added at weight 0.5 to the shipped four (sum 1.0), with the
+  threshold set where the fitting sets' in-scope declines stay as the shipped rule has them at
+  0.53 (demo 0.067, SQuAD 0.043): near-domain declines 0.689 -> 0.711 on the fitting set but
+  0.765 -> 0.667 on the suite's; with the sentence leg on, 0.644 -> 0.711 and 0.667 -> 0.647.
+  Operating points picked afterwards (equal in-scope declines on the suite's own sets) showed
+  +0.1: that gain did not survive a threshold fixed in advance.
 """
 
 import argparse

@@ -9,14 +9,18 @@ import argparse
 import asyncio
 import json
 import random
+import uuid
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy import text
 
 from app.resources import load_models
 from app.settings import Settings
 from evals import answer_metrics as m
 from evals.runner import SuiteResult, add_result_arguments, finish, result_from_report
 from evals.suites import answer_runs as runs
-from evals.workspace import CorpusFile, open_workspace
+from evals.workspace import CorpusFile, Workspace, open_workspace
 
 SOURCE = "squad"
 PER_CLASS = 250  # questions per class in the eval's seeded sample
@@ -84,6 +88,39 @@ def score(rows: list[dict[str, Any]], asked: list[runs.Asked], threshold: float)
     }
 
 
+async def passage_texts(ws: Workspace, asked: Sequence[runs.Asked]) -> dict[str, str]:
+    """The text of every passage retrieved for ``asked``, by chunk id (one statement)."""
+    ids = {
+        uuid.UUID(c["chunk_id"])
+        for a in asked
+        for c in a.trace.get("retrieval", {}).get("chunks", [])
+    }
+    if not ids:
+        return {}
+    async with ws.session_factory() as session:
+        found = await session.execute(
+            text("SELECT id, text FROM chunks WHERE id = ANY(:ids)"), {"ids": list(ids)}
+        )
+        return {str(row[0]): str(row[1]) for row in found}
+
+
+def losses(
+    rows: Sequence[dict[str, Any]],
+    asked: Sequence[runs.Asked],
+    texts: dict[str, str],
+    threshold: float,
+) -> dict[str, float]:
+    """Share of the answerable questions in each ``answer_metrics.LOSSES`` bucket."""
+    counts = dict.fromkeys(m.LOSSES, 0)
+    pairs = [(r, a) for r, a in zip(rows, asked, strict=True) if r["answers"]]
+    for row, a in pairs:
+        retrieved = [
+            texts.get(c["chunk_id"], "") for c in a.trace.get("retrieval", {}).get("chunks", [])
+        ]
+        counts[m.answer_loss(row["answers"], retrieved, a.draft, a.answered_at(threshold))] += 1
+    return {name: round(n / max(1, len(pairs)), 4) for name, n in counts.items()}
+
+
 async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     files = corpus(settings)
     rows = questions(settings, per_class=args.per_class, seed=args.seed)
@@ -94,6 +131,9 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         loaded = await runs.load(ws, SOURCE, files)
         user = await ws.user("squad-eval")
         asked = [(await runs.ask(ws, user, row["question"]))[0] for row in rows]
+        texts = await passage_texts(
+            ws, [a for r, a in zip(rows, asked, strict=True) if r["answers"]]
+        )
     threshold = float(asked[0].trace.get("threshold", 0.0)) if asked else 0.0
     pairs = list(zip(rows, asked, strict=True))
     pos = [a.answer_confidence for r, a in pairs if r["answers"]]
@@ -117,6 +157,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         "unanswerable_declined_at_version_threshold": round(declined / max(1, len(neg)), 4),
         # Questions the injection detector refused (counted as not answered above).
         "refused_as_injection": sum(a.refused for a in asked),
+        # Where the answerable questions' answers were lost at the version's threshold (shares
+        # of the answerable questions, in pipeline order): what a better retriever, ranking or
+        # confidence could each still gain.
+        "answerable_losses": losses(rows, asked, texts, threshold),
         "abstention_auc": round(m.abstention_auc(pos, neg), 4),
         "abstention_auc_retrieval_confidence_only": round(
             m.abstention_auc(retrieval[True], retrieval[False]), 4
