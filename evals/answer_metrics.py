@@ -61,23 +61,32 @@ def first_k_contain_answer(answer: str, golds: Sequence[str], k: int) -> bool:
 
 
 # Where an answerable question's answer was lost, in pipeline order (see ``answer_loss``).
-LOSSES = ("hit", "declined", "not_cited", "not_retrieved")
+LOSSES = ("hit", "declined", "cut_by_floors", "ranked_low", "not_retrieved")
 
 
 def answer_loss(
-    golds: Sequence[str], passages: Sequence[str], draft: str, answered: bool, *, k: int = 3
+    golds: Sequence[str],
+    passages: Sequence[str],
+    draft: str,
+    answered: bool,
+    ranked: Sequence[str] = (),
+    *,
+    k: int = 3,
 ) -> str:
     """Which stage lost an answerable question's gold answer, one of ``LOSSES``.
 
     ``hit``: one of the first ``k`` cited sentences of the answer shown holds it. ``declined``:
-    the draft's did, but the confidence was below the threshold. ``not_cited``: a retrieved
-    passage holds it, the draft's first ``k`` cited sentences do not. ``not_retrieved``: no
-    retrieved passage holds it.
+    the draft's did, but the confidence was below the threshold. ``cut_by_floors``: the draft's
+    did not, but one of the first ``k`` sentences of the composer's ranking (``ranked``) does:
+    the selection floors kept it out. ``ranked_low``: a retrieved passage holds it, the
+    ranking's first ``k`` sentences do not. ``not_retrieved``: no retrieved passage holds it.
     """
     if first_k_contain_answer(draft, golds, k):
         return "hit" if answered else "declined"
+    if any(contains_answer(s, golds) for s in ranked[:k]):
+        return "cut_by_floors"
     if any(contains_answer(p, golds) for p in passages):
-        return "not_cited"
+        return "ranked_low"
     return "not_retrieved"
 
 

@@ -201,7 +201,7 @@ def build_docx(blocks: list[Block], out: Path) -> None:
 
     for b in blocks:
         if b.kind == "pagebreak":
-            document.add_page_break()
+            document.add_page_break()  # type: ignore[no-untyped-call]
         elif b.kind == "title":
             document.add_heading(b.text, level=1)
         elif b.kind == "h1":
@@ -261,19 +261,21 @@ def verify(stem: str, out: Path, blocks: list[Block]) -> str:
                     missing.append(window)
         if missing:
             raise SystemExit(f"{out.name}: text not extractable, e.g. {missing[:3]}")
-        words = sum(len(p.split()) for p in pages)
-        return f"{len(pages)} pages, {words} words extracted"
+        word_count = sum(len(p.split()) for p in pages)
+        return f"{len(pages)} pages, {word_count} words extracted"
     import docx
 
     document = docx.Document(str(out))
     paras = [_norm(p.text) for p in document.paragraphs if p.text.strip()]
     if paras != [_norm(t) for t in expected]:
         raise SystemExit(f"{out.name}: paragraphs do not read back as written")
-    headings = [p for p in document.paragraphs if p.style.name.startswith("Heading")]
+    headings = [
+        p for p in document.paragraphs if p.style is not None and p.style.name.startswith("Heading")
+    ]
     if not headings:
         raise SystemExit(f"{out.name}: no Heading-styled paragraphs")
-    words = sum(len(p.split()) for p in paras)
-    return f"{len(paras)} paragraphs, {len(headings)} headings, {words} words"
+    word_count = sum(len(p.split()) for p in paras)
+    return f"{len(paras)} paragraphs, {len(headings)} headings, {word_count} words"
 
 
 def check_manifest() -> None:

@@ -20,6 +20,7 @@ from retrieval.search import (
     count_readable,
     dense_scores,
     load_chunks,
+    retrieved_chunk,
     vector_search,
 )
 from retrieval.sentence_leg import sentence_scores
@@ -251,17 +252,10 @@ async def retrieve(
 
 
 def _to_chunk(hit: FusedHit, row: dict[str, object]) -> RetrievedChunk:
-    return RetrievedChunk(
-        chunk_id=hit.chunk_id,
-        document_id=row["document_id"],  # type: ignore[arg-type]
-        title=str(row["title"]),
-        source=str(row["uri"]),
-        page=row["page"],  # type: ignore[arg-type]
-        heading_path=str(row["heading_path"]),
-        text=str(row["text"]),
-        content_hash=str(row["content_hash"]),
+    return retrieved_chunk(
+        hit.chunk_id,
+        row,
         score=hit.score,
         dense_score=hit.dense_score,
         keyword_score=hit.keyword_score,
-        injection_score=float(row["injection_score"]),  # type: ignore[arg-type]
     )

@@ -13,7 +13,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import HNSW_INFO_KEY
-from retrieval.types import Hit, Readable
+from retrieval.types import Hit, Readable, RetrievedChunk
 
 # How many readable chunks, counted up to a limit (the GIN index on ``access`` answers
 # this quickly when the set is small; when it is large, the scan stops at the limit), how
@@ -172,3 +172,28 @@ async def load_chunks(
         )
     ).mappings()
     return {row["id"]: dict(row) for row in rows}
+
+
+def retrieved_chunk(
+    chunk_id: uuid.UUID,
+    row: dict[str, object],
+    *,
+    score: float,
+    dense_score: float | None = None,
+    keyword_score: float | None = None,
+) -> RetrievedChunk:
+    """A ``load_chunks`` row as the chunk retrieval hands on, with its scores."""
+    return RetrievedChunk(
+        chunk_id=chunk_id,
+        document_id=row["document_id"],  # type: ignore[arg-type]
+        title=str(row["title"]),
+        source=str(row["uri"]),
+        page=row["page"],  # type: ignore[arg-type]
+        heading_path=str(row["heading_path"]),
+        text=str(row["text"]),
+        content_hash=str(row["content_hash"]),
+        score=score,
+        dense_score=dense_score,
+        keyword_score=keyword_score,
+        injection_score=float(row["injection_score"]),  # type: ignore[arg-type]
+    )

@@ -55,11 +55,13 @@ class ComposerConfig:
     # confidence and every decline rate stay those of the sure selection. Both at 0.65 (with
     # ``hedge_below`` 0.55 and no ``follow_on``): SQuAD one-of-three at the version threshold
     # 0.808 -> 0.816, first sentence unchanged at 0.752, demo token F1 0.171 -> 0.168.
-    # The ceiling of selection alone (2026-12-07, the same retrieved passages re-composed): with
-    # every floor at 0, three sentences always, SQuAD one-of-three without a threshold rises
-    # 0.856 -> 0.888 (questions no suite asks: 0.890 -> 0.923) while the answers' token F1
-    # against the gold answers halves (0.171 -> 0.083); no single floor moved it by more than
-    # 0.008 (relative_floor 0.6-0.65, hedge_below 0.6-0.65, follow_on, same_passage_penalty 0).
+    # The ceiling of selection alone (2026-12-07, the same retrieved passages re-composed; ``eval
+    # squad`` reports it as ``top_three_ranked_hold_answer``): with every floor at 0, three
+    # sentences always, SQuAD one-of-three without a threshold rises 0.856 -> 0.884 (questions
+    # no suite asks: 0.890 -> 0.923) while the answers' token F1 against the gold answers halves
+    # (0.171 -> 0.083). Other settings moved it by at most 0.016: relative_floor 0.6-0.65,
+    # follow_on, same_passage_penalty 0 (<= 0.008); both hedge floors 0 with hedge_below 0.55
+    # to 0.7: 0.868-0.872, demo answers' token F1 against their facts 0.172 -> 0.152-0.117.
     cited_passage_floor: float = 0.65
     hedge_floor: float = 0.65
     semantic_weight: float = 0.55

@@ -11,16 +11,19 @@ import json
 import random
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import text
-
+from app.auth.principal import Principal
+from app.chat.composer import compose
+from app.chat.versions import active_version
 from app.resources import load_models
 from app.settings import Settings
 from evals import answer_metrics as m
 from evals.runner import SuiteResult, add_result_arguments, finish, result_from_report
 from evals.suites import answer_runs as runs
 from evals.workspace import CorpusFile, Workspace, open_workspace
+from retrieval.search import load_chunks, retrieved_chunk
 
 SOURCE = "squad"
 PER_CLASS = 250  # questions per class in the eval's seeded sample
@@ -88,37 +91,66 @@ def score(rows: list[dict[str, Any]], asked: list[runs.Asked], threshold: float)
     }
 
 
-async def passage_texts(ws: Workspace, asked: Sequence[runs.Asked]) -> dict[str, str]:
-    """The text of every passage retrieved for ``asked``, by chunk id (one statement)."""
-    ids = {
-        uuid.UUID(c["chunk_id"])
+@dataclass(frozen=True)
+class Shown:
+    """A question's retrieved passages' texts and the three sentences the composer's ranking
+    puts first of them (what it would cite if no selection floor cut any)."""
+
+    passages: list[str]
+    ranked: list[str]
+
+
+async def shown(ws: Workspace, principal: Principal, asked: Sequence[runs.Asked]) -> list[Shown]:
+    """Per asked question, its retrieved passages (from its trace, one statement for all) and
+    the composer's top three sentences of them, under the active version's composer settings
+    with every selection floor at 0 (the sentence vectors come from the chat's own cache)."""
+    hits = [
+        [
+            (uuid.UUID(c["chunk_id"]), float(c["score"]))
+            for c in a.trace.get("retrieval", {}).get("chunks", [])
+        ]
         for a in asked
-        for c in a.trace.get("retrieval", {}).get("chunks", [])
-    }
-    if not ids:
-        return {}
+    ]
     async with ws.session_factory() as session:
-        found = await session.execute(
-            text("SELECT id, text FROM chunks WHERE id = ANY(:ids)"), {"ids": list(ids)}
+        version = await active_version(session)
+        rows = await load_chunks(
+            session, sorted({i for row in hits for i, _ in row}), groups=principal.readable_groups
         )
-        return {str(row[0]): str(row[1]) for row in found}
+    three = replace(
+        version.composer,
+        max_sentences=3,
+        min_sentence_score=0.0,
+        relative_floor=0.0,
+        cited_passage_floor=0.0,
+        hedge_floor=0.0,
+    )
+    out = []
+    for a, scored in zip(asked, hits, strict=True):
+        passages = [retrieved_chunk(i, rows[i], score=score) for i, score in scored if i in rows]
+        ranked = compose(a.question, passages, ws.chat.embedder, three, ws.chat.pool)
+        out.append(Shown([p.text for p in passages], [s.sentence for s in ranked.sentences]))
+    return out
 
 
 def losses(
-    rows: Sequence[dict[str, Any]],
-    asked: Sequence[runs.Asked],
-    texts: dict[str, str],
+    answerable: Sequence[tuple[dict[str, Any], runs.Asked]],
+    seen: Sequence[Shown],
     threshold: float,
 ) -> dict[str, float]:
-    """Share of the answerable questions in each ``answer_metrics.LOSSES`` bucket."""
+    """Share of the ``(row, asked)`` answerable questions in each ``answer_metrics.LOSSES``
+    bucket, and how many the composer's top three sentences answer (``seen``, in the same
+    order): the ceiling of selection, without a threshold."""
     counts = dict.fromkeys(m.LOSSES, 0)
-    pairs = [(r, a) for r, a in zip(rows, asked, strict=True) if r["answers"]]
-    for row, a in pairs:
-        retrieved = [
-            texts.get(c["chunk_id"], "") for c in a.trace.get("retrieval", {}).get("chunks", [])
-        ]
-        counts[m.answer_loss(row["answers"], retrieved, a.draft, a.answered_at(threshold))] += 1
-    return {name: round(n / max(1, len(pairs)), 4) for name, n in counts.items()}
+    ranked_hits = 0
+    for (row, a), s in zip(answerable, seen, strict=True):
+        golds = row["answers"]
+        loss = m.answer_loss(golds, s.passages, a.draft, a.answered_at(threshold), s.ranked)
+        counts[loss] += 1
+        ranked_hits += any(m.contains_answer(sentence, golds) for sentence in s.ranked)
+    n = max(1, len(answerable))
+    out = {name: round(k / n, 4) for name, k in counts.items()}
+    out["top_three_ranked_hold_answer"] = round(ranked_hits / n, 4)
+    return out
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
@@ -131,9 +163,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         loaded = await runs.load(ws, SOURCE, files)
         user = await ws.user("squad-eval")
         asked = [(await runs.ask(ws, user, row["question"]))[0] for row in rows]
-        texts = await passage_texts(
-            ws, [a for r, a in zip(rows, asked, strict=True) if r["answers"]]
-        )
+        answerable = [(r, a) for r, a in zip(rows, asked, strict=True) if r["answers"]]
+        seen = await shown(ws, user, [a for _, a in answerable])
     threshold = float(asked[0].trace.get("threshold", 0.0)) if asked else 0.0
     pairs = list(zip(rows, asked, strict=True))
     pos = [a.answer_confidence for r, a in pairs if r["answers"]]
@@ -160,7 +191,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         # Where the answerable questions' answers were lost at the version's threshold (shares
         # of the answerable questions, in pipeline order): what a better retriever, ranking or
         # confidence could each still gain.
-        "answerable_losses": losses(rows, asked, texts, threshold),
+        "answerable_losses": losses(answerable, seen, threshold),
         "abstention_auc": round(m.abstention_auc(pos, neg), 4),
         "abstention_auc_retrieval_confidence_only": round(
             m.abstention_auc(retrieval[True], retrieval[False]), 4
