@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import launcher
+from app.arguments import integer
 from app.errors import GroundworkError
 from app.settings import Settings
 
@@ -259,9 +260,6 @@ def cmd_sources_sync(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_index_sentence_vectors(settings: Settings, args: argparse.Namespace) -> int:
     from app import bootstrap
 
-    if args.batch < 1:
-        print("--batch must be at least 1", file=sys.stderr)
-        return 2
     with launcher.local_services(settings, need_redis=False) as live:
         launcher.migrate(live)
         report = asyncio.run(bootstrap.backfill_sentence_vectors(live, batch=args.batch))
@@ -282,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--port", type=integer(1, 65535), default=8000)
         p.set_defaults(handler=handler)
     sub.add_parser("worker", help="the ingestion worker").set_defaults(handler=cmd_worker)
     p = sub.add_parser("migrate", help="apply database migrations")
@@ -336,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sentence-vectors",
         help="store sentence vectors for chunks indexed without them (resumable)",
     )
-    p.add_argument("--batch", type=int, default=64, help="chunks per embedding call")
+    p.add_argument("--batch", type=integer(1), default=64, help="chunks per embedding call")
     p.set_defaults(handler=cmd_index_sentence_vectors)
     versions = sub.add_parser("versions", help="assistant versions").add_subparsers(
         dest="action", required=True
@@ -350,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activate", action="store_true")
     p.set_defaults(handler=cmd_versions_create)
     p = versions.add_parser("activate", help="make a version active (an older one: rollback)")
-    p.add_argument("number", type=int)
+    p.add_argument("number", type=integer(1))
     p.set_defaults(handler=cmd_versions_activate)
     _add_eval_commands(sub)
     return parser

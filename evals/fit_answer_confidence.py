@@ -68,6 +68,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from app.arguments import integer, number, share
 from app.chat.confidence import ConfidenceSignals, ConfidenceWeights, answer_confidence
 from app.chat.versions import AnswerConfig
 from app.resources import load_models
@@ -226,11 +227,13 @@ def summary(records: Sequence[Record], values: Sequence[float], threshold: float
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=".groundwork")
-    parser.add_argument("--squad", type=int, default=400, help="SQuAD questions per class")
-    parser.add_argument("--scifact", type=int, default=100, help="SciFact claims per KB")
+    parser.add_argument("--squad", type=integer(1), default=400, help="SQuAD questions per class")
+    parser.add_argument("--scifact", type=integer(0), default=100, help="SciFact claims per KB")
     parser.add_argument("--seed", type=int, default=23)
-    parser.add_argument("--max-declined", type=float, default=0.045)
-    parser.add_argument("--step", type=float, default=0.1, help="weight grid step")
+    parser.add_argument("--max-declined", type=share, default=0.045)
+    parser.add_argument(
+        "--step", type=number(0.05, 1.0), default=0.1, help="weight grid step (0.05 to 1)"
+    )
     parser.add_argument("--records", type=Path, help="re-fit from this saved run (no asking)")
     parser.add_argument("--save", type=Path, help="write the asked records here (JSON)")
     args = parser.parse_args(argv)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.arguments import integer
 from app.chat.composer import gather_evidence
 from app.chat.sentence_pool import CachedEmbedder
 from app.chat.versions import active_version
@@ -218,7 +219,7 @@ def without(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=".groundwork")
-    parser.add_argument("--questions", type=int, default=1500)
+    parser.add_argument("--questions", type=integer(1), default=1500)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
         "--without",

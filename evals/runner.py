@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from app.arguments import writable_dir
 from app.auth.principal import Principal
 from app.chat.service import ChatAnswer
 from app.settings import Settings
@@ -82,7 +83,7 @@ def result_from_report(name: str, report: Mapping[str, Any], **meta: Any) -> Sui
 def add_result_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every recorded suite shares: where results go and whether to store them."""
     parser.add_argument(
-        "--results-dir", type=Path, default=DEFAULT_RESULTS_DIR, help="where run folders go"
+        "--results-dir", type=writable_dir, default=DEFAULT_RESULTS_DIR, help="where run folders go"
     )
     parser.add_argument(
         "--no-db", action="store_true", help="write files only; skip the eval_runs table"

@@ -7,6 +7,7 @@ worst of the ones that ran.
 import argparse
 import importlib
 
+from app.arguments import names
 from app.settings import Settings
 
 BENCHMARKS = ("ingest", "retrieval", "latency")
@@ -14,7 +15,10 @@ BENCHMARKS = ("ingest", "retrieval", "latency")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--only", default=",".join(BENCHMARKS), help="comma-separated subset to run"
+        "--only",
+        type=names(BENCHMARKS),
+        default=list(BENCHMARKS),
+        help="comma-separated subset to run",
     )
 
 
@@ -26,9 +30,8 @@ def default_args(module: object) -> argparse.Namespace:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    wanted = [b.strip() for b in str(args.only).split(",") if b.strip()]
     code = 0
-    for name in wanted:
+    for name in args.only:
         module_name = f"evals.bench.{name}"
         try:
             module = importlib.import_module(module_name)

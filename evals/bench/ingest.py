@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.arguments import integer
 from app.db.session import make_engine, make_session_factory
 from app.resources import Models, build_pipeline_deps, load_models
 from app.settings import Settings
@@ -28,9 +29,13 @@ CORPORA = ("contoso", "scifact")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", default="contoso,scifact", help="contoso, scifact or a folder")
-    parser.add_argument("--limit", type=int, default=0, help="at most this many files (0 = all)")
+    parser.add_argument(
+        "--limit", type=integer(0), default=0, help="at most this many files (0 = all)"
+    )
     parser.add_argument("--pii-policy", choices=("redact", "keep", "block"), default="redact")
-    parser.add_argument("--embed-batch", type=int, default=256, help="chunks per embedding call")
+    parser.add_argument(
+        "--embed-batch", type=integer(1), default=256, help="chunks per embedding call"
+    )
     parser.add_argument(
         "--defer-index", action="store_true", help="drop HNSW during the load, rebuild after"
     )

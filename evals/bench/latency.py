@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import psutil
 
+from app.arguments import integer, levels
 from app.auth.accounts import create_api_key
 from app.embedded import EmbeddedRedis
 from app.settings import Settings
@@ -44,16 +45,19 @@ WARMUP_REQUESTS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--clients", default="1,8,32", help="concurrency levels, comma-separated")
-    parser.add_argument("--requests", type=int, default=48, help="requests per level and endpoint")
+    parser.add_argument(
+        "--clients", type=levels, default=[1, 8, 32], help="concurrency levels, comma-separated"
+    )
+    parser.add_argument(
+        "--requests", type=integer(1), default=48, help="requests per level and endpoint"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("bench-results"), help="JSON output folder"
     )
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    levels = [int(c) for c in str(args.clients).split(",") if c.strip()]
-    report = asyncio.run(_bench(settings, levels, args.requests))
+    report = asyncio.run(_bench(settings, args.clients, args.requests))
     print_table(report)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"latency-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.arguments import integer
 from app.settings import Settings
 from evals.bench.machine import describe_machine
 
@@ -14,10 +15,12 @@ from evals.bench.machine import describe_machine
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--part", choices=("quality", "filtered", "all"), default="all")
     parser.add_argument("--split", default="train", help="SciFact qrels split")
-    parser.add_argument("--candidates", type=int, default=300, help="chunks per leg (quality)")
+    parser.add_argument(
+        "--candidates", type=integer(1), default=300, help="chunks per leg (quality)"
+    )
     parser.add_argument(
         "--dense-candidates",
-        type=int,
+        type=integer(1),
         default=None,
         help="dense leg only (quality; else --candidates)",
     )
@@ -29,9 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tune-bm25", action="store_true", help="grid-search k1/b on the tune half"
     )
-    parser.add_argument("--chunks", type=int, default=100_000, help="corpus size (filtered)")
-    parser.add_argument("--queries", type=int, default=200, help="queries per selectivity")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (filtered)")
+    parser.add_argument(
+        "--chunks",
+        type=integer(1000),
+        default=100_000,
+        help="corpus size (filtered; at least 1000, so the 0.1 %% share holds a chunk)",
+    )
+    parser.add_argument("--queries", type=integer(1), default=200, help="queries per selectivity")
+    parser.add_argument(
+        "--clients", type=integer(1), default=8, help="concurrent clients (filtered)"
+    )
     parser.add_argument("--fresh", action="store_true", help="rebuild the scratch databases")
     parser.add_argument(
         "--out", type=Path, default=Path("bench-results"), help="JSON output folder"

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 import psutil
 
+from app.arguments import integer
 from app.demo import manifest
 from app.settings import Settings
 from evals.bench.machine import describe_machine
@@ -41,7 +42,7 @@ USER_LINE = re.compile(r"^\s+(\w+)\s+(\S+)\s+(user|agent|admin), (.*)$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--port", type=integer(0, 65535), default=0, help="0: a free port")
     parser.add_argument(
         "--out", type=Path, default=Path("bench-results"), help="JSON output folder"
     )

@@ -14,6 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
+from app.arguments import names
 from app.settings import Settings
 from evals.results import print_metrics, record
 from evals.runner import SuiteResult, add_result_arguments, flatten
@@ -33,7 +34,9 @@ PUBLISHED = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--only", default=",".join(SUITES), help="comma-separated subset")
+    parser.add_argument(
+        "--only", type=names(SUITES), default=list(SUITES), help="comma-separated subset"
+    )
     add_result_arguments(parser)
 
 
@@ -48,7 +51,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     collected: list[SuiteResult] = []
     code = 0
     scratch = Path(tempfile.mkdtemp(prefix="eval-all-"))
-    for name in [s.strip() for s in str(args.only).split(",") if s.strip()]:
+    for name in args.only:
         module_name = f"evals.suites.{name}"
         try:
             module = importlib.import_module(module_name)

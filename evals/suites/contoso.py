@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from app.arguments import integer
 from app.resources import load_models
 from app.settings import Settings
 from evals import answer_metrics as m
@@ -42,7 +43,9 @@ def questions(settings: Settings) -> list[dict[str, Any]]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_result_arguments(parser)
-    parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    parser.add_argument(
+        "--limit", type=integer(0), default=0, help="ask only the first N questions (0 = all)"
+    )
 
 
 def score(rows: list[dict[str, Any]], asked: list[runs.Asked], threshold: float) -> dict[str, Any]:

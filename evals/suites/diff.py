@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.arguments import number
 from app.settings import Settings
 from evals.metrics import higher_is_better
 from evals.runner import DEFAULT_RESULTS_DIR
@@ -17,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_a", help="the baseline run (folder name or path)")
     parser.add_argument("run_b", help="the new run")
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
-    parser.add_argument("--fail-on-regression", type=float, default=None, metavar="TOL")
+    parser.add_argument("--fail-on-regression", type=number(0.0), default=None, metavar="TOL")
 
 
 def diff_rows(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, str, float, float, str]]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.arguments import integer, share
 from app.chat.versions import AnswerConfig, activate_defaults
 from app.resources import Models, load_models
 from app.settings import Settings
@@ -61,9 +62,12 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_result_arguments(parser)
     parser.add_argument(
-        "--squad-per-class", type=int, default=SQUAD_PER_CLASS, help="SQuAD questions per class"
+        "--squad-per-class",
+        type=integer(1),
+        default=SQUAD_PER_CLASS,
+        help="SQuAD questions per class",
     )
-    parser.add_argument("--max-in-scope-declined", type=float, default=0.05)
+    parser.add_argument("--max-in-scope-declined", type=share, default=0.05)
     parser.add_argument(
         "--parts",
         nargs="+",

@@ -6,6 +6,7 @@ k1/b, no grid search); see ``evals.bench.retrieval_quality``.
 
 import argparse
 
+from app.arguments import integer
 from app.settings import Settings
 from evals.runner import SuiteResult, add_result_arguments, finish, result_from_report
 from evals.suites import answer_runs as runs
@@ -14,7 +15,7 @@ from evals.suites import answer_runs as runs
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_result_arguments(parser)
     parser.add_argument("--split", default="train", help="SciFact qrels split")
-    parser.add_argument("--candidates", type=int, default=300, help="chunks per leg")
+    parser.add_argument("--candidates", type=integer(1), default=300, help="chunks per leg")
     parser.add_argument("--fresh", action="store_true", help="rebuild the scratch database")
 
 

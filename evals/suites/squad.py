@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.arguments import integer
 from app.auth.principal import Principal
 from app.chat.composer import compose
 from app.chat.versions import active_version
@@ -65,7 +66,7 @@ def questions(settings: Settings, *, per_class: int, seed: int = 7) -> list[dict
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_result_arguments(parser)
     parser.add_argument(
-        "--per-class", type=int, default=PER_CLASS, help="questions per class (seeded)"
+        "--per-class", type=integer(1), default=PER_CLASS, help="questions per class (seeded)"
     )
     parser.add_argument("--seed", type=int, default=7)
 
