@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.errors import NotFound
 from ingestion.chunking import ChunkDraft, TokenCounter, chunk_document
 from ingestion.parsed import ParsedDocument, Section
 from retrieval.sentences import split_sentences
@@ -40,7 +41,13 @@ def load_scifact(datasets_dir: Path, *, split: str = "train") -> SciFact:
         for row in _jsonl(base / "corpus.jsonl")
     ]
     qrels: dict[str, dict[str, int]] = {}
-    with (base / "qrels" / f"{split}.tsv").open(encoding="utf-8") as handle:
+    path = base / "qrels" / f"{split}.tsv"
+    if not path.is_file():
+        present = sorted(p.stem for p in (base / "qrels").glob("*.tsv"))
+        raise NotFound(
+            f"SciFact has no {split!r} split here ({path}); present: {', '.join(present) or 'none'}"
+        )
+    with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
             score = int(row["score"])
             if score > 0:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import NotFound
 from app.settings import Settings
 from evals.deployment import in_transaction
 from evals.report import render_report
@@ -108,7 +109,7 @@ def load_summary(ref: str, results_dir: Path) -> dict[str, Any]:
         if (folder / "summary.json").is_file():
             data: dict[str, Any] = json.loads((folder / "summary.json").read_text())
             return data
-    raise FileNotFoundError(f"no run {ref!r} (looked in {', '.join(map(str, candidates))})")
+    raise NotFound(f"no run {ref!r} (looked in {', '.join(map(str, candidates))})")
 
 
 def print_metrics(result: SuiteResult) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.chat.composer import ComposerConfig
 from app.chat.confidence import ConfidenceWeights
 from app.chat.llm_answerer import default_prompts
+from app.chat.version_checks import config_problems
 from app.errors import ConfigurationError, InvalidInput, NotFound
 from app.logging import get_logger
 from retrieval.types import RetrievalConfig
@@ -168,6 +169,9 @@ def _validate(config: dict[str, Any]) -> None:
     prompts = config.get("prompts", {})
     if not all(isinstance(v, str) and v.strip() for v in prompts.values()):
         raise InvalidInput("every prompt template must be non-empty text", field="changes")
+    problems = config_problems(config)
+    if problems:
+        raise InvalidInput("; ".join(problems), field="changes")
     try:
         _from_row(uuid.uuid4(), 0, config)
     except (TypeError, ValueError) as error:

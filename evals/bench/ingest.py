@@ -28,7 +28,12 @@ CORPORA = ("contoso", "scifact")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", default="contoso,scifact", help="contoso, scifact or a folder")
+    parser.add_argument(
+        "--corpus",
+        type=corpora,
+        default=["contoso", "scifact"],
+        help="comma-separated: contoso, scifact or a folder",
+    )
     parser.add_argument(
         "--limit", type=integer(0), default=0, help="at most this many files (0 = all)"
     )
@@ -48,7 +53,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     models = load_models(settings)
     print(f"models loaded in {time.perf_counter() - started:.1f} s; load {_load_avg()}")
     results: list[dict[str, Any]] = []
-    for corpus in [c.strip() for c in str(args.corpus).split(",") if c.strip()]:
+    for corpus in args.corpus:
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
             files = _materialise(settings, corpus, Path(tmp), limit=args.limit)
             name = f"bench_ingest_{Path(corpus).name.lower()}"[:60]
@@ -60,6 +65,19 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
+
+
+def corpora(text: str) -> list[str]:
+    """``--corpus``: comma-separated ``contoso``, ``scifact`` or existing folders."""
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    if not chosen:
+        raise argparse.ArgumentTypeError("expected contoso, scifact or a folder")
+    for name in chosen:
+        if name not in ("contoso", "scifact") and not Path(name).is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{name!r} is neither contoso, scifact nor an existing folder"
+            )
+    return chosen
 
 
 def _materialise(settings: Settings, corpus: str, tmp: Path, *, limit: int) -> list[Path]:

@@ -91,6 +91,15 @@ async def test_bad_versions_are_refused_and_nothing_changes(
             ({"description": "x", "changes": {"retrieval": {"ef_serch": 10}}}, "ef_serch"),
             ({"description": "x", "changes": {"retrieval": {"fusion": "max"}}}, "fusion"),
             ({"description": "x", "changes": {"composer": 3}}, "composer"),
+            ({"description": "x", "changes": {"retrieval": {"k": "abc"}}}, "retrieval.k must be"),
+            (
+                {"description": "x", "changes": {"composer": {"max_sentences": 0}}},
+                "composer.max_sentences must be at least 1",
+            ),
+            (
+                {"description": "x", "changes": {"answer": {"confidence_threshold": 5}}},
+                "answer.confidence_threshold must be at most 1",
+            ),
             ({"description": "x", "changes": {"prompts": {"answer_system": " "}}}, "prompt"),
             ({"description": " ", "changes": {}}, "description"),
         ]

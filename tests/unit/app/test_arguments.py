@@ -74,6 +74,7 @@ def test_writable_dir_creates_the_folder_and_leaves_nothing_behind(tmp_path: Pat
         (["bench", "latency", "--requests", "0"], "argument --requests: must be at least 1"),
         (["bench", "retrieval", "--chunks", "10"], "argument --chunks: must be at least 1000"),
         (["bench", "all", "--only", "nope"], "argument --only: expected comma-separated"),
+        (["bench", "ingest", "--corpus", "/no/such/folder"], "neither contoso, scifact nor"),
         (["serve", "--port", "70000"], "argument --port: must be from 1 to 65535, got 70000"),
         (["versions", "activate", "0"], "argument number: must be at least 1, got 0"),
     ],

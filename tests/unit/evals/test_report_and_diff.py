@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from app.errors import NotFound
 from evals.report import render_report
 from evals.results import load_summary, write_run
 from evals.runner import SuiteResult
@@ -71,7 +72,7 @@ def test_diff_marks_direction_by_metric_and_fails_on_regression(
 
 
 def test_an_unknown_run_is_named_in_the_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no run 'nope'"):
+    with pytest.raises(NotFound, match="no run 'nope'"):
         load_summary("nope", tmp_path)
 
 
