@@ -179,6 +179,7 @@ def _validate(config: dict[str, Any]) -> None:
 
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('assistant_versions'))")
+_LARGEST_NUMBER = 2**31 - 1  # assistant_versions.number is a PostgreSQL integer
 
 
 async def create_version(
@@ -282,6 +283,8 @@ async def create_from_active(
 
 async def activate_version(session: AsyncSession, number: int) -> None:
     """Make version ``number`` the active one (also how a rollback is done); ``NotFound`` if none."""
+    if not 1 <= number <= _LARGEST_NUMBER:  # no such row, and the database would refuse the value
+        raise NotFound(f"no assistant version {number}")
     await session.execute(_LOCK)
     row = (
         await session.execute(

@@ -109,6 +109,10 @@ async def test_bad_versions_are_refused_and_nothing_changes(
             assert expected in response.json()["detail"], response.json()
         missing = await client.post("/api/v1/versions/99/activate", headers=admin.headers)
         assert missing.status_code == 404 and "99" in missing.json()["detail"]
+        for number in ("0", "8807040734"):  # the second is beyond the column's integer range
+            path = f"/api/v1/versions/{number}/activate"
+            beyond = await client.post(path, headers=admin.headers)
+            assert beyond.status_code == 404 and number in beyond.json()["detail"]
         for method, path in (("GET", "/api/v1/versions"), ("POST", "/api/v1/versions/1/activate")):
             denied = await client.request(method, path, headers=user.headers)
             assert denied.status_code == 403
