@@ -297,6 +297,13 @@ async def activate_version(session: AsyncSession, number: int) -> None:
         loaded(row[0], number, row[1], warn=True)
     except ConfigurationError as error:  # activating it would fail every question
         raise InvalidInput(error.message, field="number") from error
+    # Stored before these checks existed, or by another release: refused like a new version.
+    problems = config_problems(_known_settings(row[1])[0])
+    if problems:
+        raise InvalidInput(
+            f"assistant version {number} cannot be activated: {'; '.join(problems)}",
+            field="number",
+        )
     await session.execute(
         text("UPDATE assistant_versions SET is_active = (number = :n)"), {"n": number}
     )

@@ -150,10 +150,16 @@ async def test_versions_of_another_release_run_without_their_unknown_settings(
     await _store_version(db_session, 2, newer)
     broken = with_changes(default_config(), {"retrieval": {"fusion": "max"}})
     await _store_version(db_session, 3, broken)
+    silent = with_changes(default_config(), {"composer": {"max_sentences": 0}})
+    await _store_version(db_session, 4, silent)  # stored before settings were range-checked
     async with AsyncTestClient(app=make_app(settings)) as client:
         refused = await client.post("/api/v1/versions/3/activate", headers=admin.headers)
         assert refused.status_code == 422, refused.text
         assert "version 3" in refused.json()["detail"]
+        refused = await client.post("/api/v1/versions/4/activate", headers=admin.headers)
+        assert refused.status_code == 422, refused.text
+        assert "version 4" in refused.json()["detail"]
+        assert "composer.max_sentences must be at least 1" in refused.json()["detail"]
         with capture_logs() as logs:
             activated = await client.post("/api/v1/versions/2/activate", headers=admin.headers)
         assert activated.status_code == 200, activated.text
