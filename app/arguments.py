@@ -50,7 +50,7 @@ share = number(0.0, 1.0)
 def levels(text: str) -> list[int]:
     """Comma-separated whole numbers of at least 1, such as ``1,8,32`` (concurrency levels)."""
     parts = [part.strip() for part in text.split(",")]
-    if not parts or any(not part.isdecimal() or int(part) < 1 for part in parts):
+    if any(not part.isdecimal() or int(part) < 1 for part in parts):
         raise argparse.ArgumentTypeError(
             f"expected comma-separated whole numbers of at least 1 (such as 1,8,32), got {text!r}"
         )

@@ -10,7 +10,7 @@ or misbehave on every request is refused when it is created, not when it is aske
 import math
 import typing
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import asdict, fields
 from typing import Any, Literal
 
 from app.chat.composer import ComposerConfig
@@ -49,7 +49,6 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "answer.confidence_threshold": (0, 1),
     **{f"answer.weights.{f.name}": (0, None) for f in fields(ConfidenceWeights)},
 }
-ANSWERERS = ("composer", "llm")
 
 
 def config_problems(config: Mapping[str, Any]) -> list[str]:
@@ -130,8 +129,6 @@ def _range_problem(dotted: str, value: Any) -> str | None:
 
 
 def _weight_sum(weights: Mapping[str, Any]) -> float:
-    merged = {
-        f.name: float(getattr(ConfidenceWeights(), f.name)) for f in fields(ConfidenceWeights)
-    }
-    merged.update({k: float(v) for k, v in weights.items() if k in merged})
-    return sum(merged.values())
+    merged = asdict(ConfidenceWeights())
+    merged.update({k: v for k, v in weights.items() if k in merged})
+    return float(sum(merged.values()))

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--corpus",
         type=corpora,
-        default=["contoso", "scifact"],
+        default=list(CORPORA),
         help="comma-separated: contoso, scifact or a folder",
     )
     parser.add_argument(
@@ -73,7 +73,7 @@ def corpora(text: str) -> list[str]:
     if not chosen:
         raise argparse.ArgumentTypeError("expected contoso, scifact or a folder")
     for name in chosen:
-        if name not in ("contoso", "scifact") and not Path(name).is_dir():
+        if name not in CORPORA and not Path(name).is_dir():
             raise argparse.ArgumentTypeError(
                 f"{name!r} is neither contoso, scifact nor an existing folder"
             )
