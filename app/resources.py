@@ -5,7 +5,7 @@ dependencies here, so the embedder, tokenizer and guardrail engines are configur
 identically on both sides of the queue.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -14,10 +14,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.chat.llm import LlmClient
+from app.chat.sentence_pool import SentencePool
 from app.chat.service import ChatDeps
 from app.errors import ConfigurationError, DocumentRejected
 from app.settings import PiiMode, Settings
-from guardrails.injection import InjectionDetector
+from guardrails.injection import InjectionDetector, normalise
 from guardrails.pii import PiiRedactor, build_presidio_redactor
 from guardrails.policy import (
     DOCUMENT_ENTITIES,
@@ -144,6 +145,27 @@ def pii_policy(settings: Settings) -> PiiPolicy:
     )
 
 
+def question_injection_score(
+    detector: InjectionDetector, pool: SentencePool, embedder: Embedder
+) -> Callable[[str], float]:
+    """The detector's score of a question, its embedding features read through ``pool``.
+
+    The question's vector then waits in the pool for retrieval (``CachedEmbedder``), which
+    embeds the same text: one encoder pass per question instead of two. The detector embeds
+    ``normalise``d text, which for almost every question is the question itself; when it is
+    not, retrieval embeds the question as before. The vectors are the embedder's own, so the
+    scores are unchanged.
+    """
+    if detector.embedding_model is None or detector.embed_weight <= 0:
+        return detector.score
+
+    def score(text: str) -> float:
+        vectors, _ = pool.vectors(embedder, [normalise(text)])
+        return detector.score_many([text], vectors=vectors)[0]
+
+    return score
+
+
 def build_chat_deps(
     settings: Settings,
     models: Models,
@@ -161,14 +183,19 @@ def build_chat_deps(
             "an LLM endpoint is configured and PII__LLM_CONTEXT is "
             f"{settings.pii.llm_context}, but no PII detector is loaded"
         )
-    detector = models.detector
+    detector, pool = models.detector, SentencePool()
     return ChatDeps(
         llm=build_llm_client(settings, llm_transport),
         pii=PiiGuard(pii_policy(settings), models.redactor),
         embedder=models.embedder,
         settings=settings.chat,
-        injection_score=(detector.score) if detector else (lambda text: 0.0),
+        injection_score=(
+            question_injection_score(detector, pool, models.embedder)
+            if detector
+            else (lambda text: 0.0)
+        ),
         injection_threshold=detector.threshold if detector else 1.0,
+        pool=pool,
         retrieval=ProcessState(
             parallel=(
                 ParallelLegs(session_factory, max_in_flight=settings.chat.parallel_legs_in_flight)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,7 +212,8 @@ async def answer_question(
     }
     finish = _Finisher(session, principal, conv_id, started, trace, stored_question, stream)
 
-    injection = deps.injection_score(question)
+    # In a worker thread: the detector's classifier and embedding are CPU work.
+    injection = await anyio.to_thread.run_sync(deps.injection_score, question)
     trace["injection_score"] = round(injection, 4)
     if injection >= deps.injection_threshold:
         return await finish(REFUSAL_ANSWER, [], 1.0, None, REFUSED_INJECTION)
