@@ -19,6 +19,7 @@ from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from ingestion.store import delete_chunks, update_document_access
 from ingestion.uploads import hold_for_write, store_file
 
+MAX_SOURCE_NAME_CHARS = 128
 MAX_FILENAME_CHARS = 255
 
 
@@ -55,8 +56,10 @@ async def create_source(
 ) -> uuid.UUID:
     """Create a source; a ``folder`` source needs an existing directory (under
     ``allowed_roots`` when any are configured)."""
-    if not name.strip() or len(name) > 128:
-        raise InvalidInput("source name must be 1-128 characters", field="name")
+    if not name.strip() or len(name) > MAX_SOURCE_NAME_CHARS:
+        raise InvalidInput(
+            f"source name must be 1-{MAX_SOURCE_NAME_CHARS} characters", field="name"
+        )
     if pii_policy not in {"redact", "keep", "block"}:
         raise InvalidInput("pii_policy must be redact, keep or block", field="pii_policy")
     if kind not in {"upload", "folder", "verified"}:

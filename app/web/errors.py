@@ -21,6 +21,7 @@ from app.errors import (
     RateLimited,
 )
 from app.logging import get_logger
+from app.web.field_rules import breaks_constraint, describe, field_name
 
 log = get_logger(__name__)
 
@@ -64,14 +65,29 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: GroundworkError) -
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, ValidationException):
-        errors = exc.extra if isinstance(exc.extra, list) else None
-        detail = "the request body or parameters are invalid"
-        if errors:
-            first = errors[0]
-            if isinstance(first, dict):
-                detail = f"{first.get('key') or 'body'}: {first.get('message', 'invalid value')}"
-        return problem(400, "Invalid request", detail, errors=errors)
+        return handle_invalid_request(request, exc)
     return problem(exc.status_code, str(exc.detail or "error"), str(exc.detail or ""))
+
+
+def handle_invalid_request(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
+    """A value that breaks a rule its field declares is invalid input (422, like the use cases'
+    own checks, with the rule in words); a request of the wrong shape is a 400."""
+    errors = exc.extra if isinstance(exc.extra, list) else None
+    first = errors[0] if errors and isinstance(errors[0], dict) else None
+    if first is None:
+        return problem(400, "Invalid request", "the request body or parameters are invalid")
+    key = first.get("key")
+    message = str(first.get("message", "invalid value"))
+    field = field_name(key, message)
+    if key and field and breaks_constraint(message):
+        rule = describe(request.route_handler, key, source=first.get("source"), message=message)
+        detail = f"{field} {rule}" if rule else f"{key}: {message}"
+        return problem(422, "Invalid input", detail, field=field)
+    return problem(
+        400, "Invalid request", f"{key or 'body'}: {message}", field=field, errors=errors
+    )
 
 
 def handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -1,35 +1,39 @@
 """Admin API for identity: groups, users and memberships."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import post, put
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 
 from app.audit import record_event
 from app.auth import accounts
 from app.web.dependencies import Caller, DbSession, require_role
+from app.web.fields import Name, NewGroupName, json_body
+
+# ``app.auth.principal.ROLE_RANK``'s roles, as a type (a unit test keeps the two the same).
+Role = Literal["user", "agent", "admin"]
 
 
 class GroupRequest(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    name: NewGroupName
 
 
 class UserRequest(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    password: str
-    role: str = "user"
-    groups: list[str] = msgspec.field(default_factory=list)
+    username: Name
+    password: Annotated[str, msgspec.Meta(min_length=accounts.MIN_PASSWORD_CHARS)]
+    role: Role = "user"
+    groups: list[Name] = msgspec.field(default_factory=list)
 
 
 class MembershipRequest(msgspec.Struct, forbid_unknown_fields=True):
-    groups: list[str]
+    groups: list[Name]
 
 
 @post("/api/v1/groups", status_code=201)
 async def create_group(
-    data: Annotated[GroupRequest, Body()], db_session: DbSession, principal: Caller
+    data: Annotated[GroupRequest, json_body()], db_session: DbSession, principal: Caller
 ) -> dict[str, Any]:
     require_role(principal, "admin")
     group_id = await accounts.create_group(db_session, data.name)
@@ -46,7 +50,7 @@ async def create_group(
 
 @post("/api/v1/users", status_code=201)
 async def create_user(
-    data: Annotated[UserRequest, Body()], db_session: DbSession, principal: Caller
+    data: Annotated[UserRequest, json_body()], db_session: DbSession, principal: Caller
 ) -> dict[str, Any]:
     require_role(principal, "admin")
     user_id = await accounts.create_user(
@@ -66,7 +70,7 @@ async def create_user(
 @put("/api/v1/users/{user_id:uuid}/groups")
 async def set_groups(
     user_id: FromPath[uuid.UUID],
-    data: Annotated[MembershipRequest, Body()],
+    data: Annotated[MembershipRequest, json_body()],
     db_session: DbSession,
     principal: Caller,
 ) -> dict[str, Any]:

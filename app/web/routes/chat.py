@@ -4,21 +4,22 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
 from litestar import Request, Response, get, post
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import ServerSentEvent
 
 from app.auth.principal import Principal
 from app.chat import feedback as feedback_use_case
 from app.chat.conversations import CitationView, load_conversation
+from app.chat.feedback import MAX_COMMENT_CHARS
 from app.chat.service import ChatAnswer, answer_question
 from app.chat.versions import active_version
-from app.errors import InvalidInput
 from app.web.dependencies import Caller, DbSession, Web
+from app.web.fields import Question, json_body
 from app.web.state import WebState
 from guardrails.validation import validate_question
 from retrieval.retriever import retrieve
@@ -27,20 +28,26 @@ MAX_SEARCH_K = 50
 log = structlog.get_logger(__name__)
 
 
+# ``app.chat.feedback.REASONS``, as a type (a unit test keeps the two the same).
+FeedbackReason = Literal[
+    "wrong", "incomplete", "not_relevant", "outdated", "unclear", "other", "helpful"
+]
+
+
 class ChatRequest(msgspec.Struct, forbid_unknown_fields=True):
-    message: str
+    message: Question
     conversation_id: uuid.UUID | None = None
 
 
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
-    query: str
-    k: int = 10
+    query: Question
+    k: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEARCH_K)] = 10
 
 
 class FeedbackRequest(msgspec.Struct, forbid_unknown_fields=True):
-    rating: str
-    reason: str | None = None
-    comment: str | None = None
+    rating: Literal["up", "down"]
+    reason: FeedbackReason | None = None
+    comment: Annotated[str, msgspec.Meta(max_length=MAX_COMMENT_CHARS)] | None = None
 
 
 def citation_json(c: CitationView) -> dict[str, Any]:
@@ -138,7 +145,7 @@ async def _stream_chat(web: WebState, principal: Principal, data: ChatRequest) -
 @post("/api/v1/chat", status_code=200)
 async def chat(
     request: Request[Any, Any, Any],
-    data: Annotated[ChatRequest, Body()],
+    data: Annotated[ChatRequest, json_body()],
     db_session: DbSession,
     principal: Caller,
     web: Web,
@@ -182,7 +189,7 @@ async def conversation(
 @post("/api/v1/messages/{message_id:uuid}/feedback", status_code=201)
 async def feedback(
     message_id: FromPath[uuid.UUID],
-    data: Annotated[FeedbackRequest, Body()],
+    data: Annotated[FeedbackRequest, json_body()],
     db_session: DbSession,
     principal: Caller,
     web: Web,
@@ -201,7 +208,7 @@ async def feedback(
 
 @post("/api/v1/search", status_code=200)
 async def search(
-    data: Annotated[SearchRequest, Body()],
+    data: Annotated[SearchRequest, json_body()],
     db_session: DbSession,
     principal: Caller,
     web: Web,
@@ -209,8 +216,6 @@ async def search(
     query = validate_question(
         data.query, max_chars=web.settings.chat.max_question_chars, field="query"
     )
-    if not 1 <= data.k <= MAX_SEARCH_K:
-        raise InvalidInput(f"k must be between 1 and {MAX_SEARCH_K}", field="k")
     version = await active_version(db_session)
     config = replace(version.retrieval, k=data.k)
     result = await retrieve(

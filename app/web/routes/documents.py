@@ -1,32 +1,58 @@
 """Documents (status, permission-checked content) and the admin API for sources and access."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from litestar import Request, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, KwargDefinition
 
 from app.audit import record_event
 from app.auth.accounts import ensure_groups_exist
-from app.errors import InvalidInput, PayloadTooLarge
+from app.errors import PayloadTooLarge
+from app.settings import PiiMode
 from app.web.dependencies import Caller, DbSession, Web, require_role
+from app.web.fields import NOT_BLANK_PATTERN, Name, json_body
 from ingestion import sources
 from ingestion.documents import DocumentView, document_passages, get_document, list_documents
 
 
 class SourceRequest(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    groups: list[str]
-    pii_policy: str | None = None  # None: the deployment's GROUNDWORK_PII__DEFAULT_POLICY
-    kind: str = "upload"
+    name: Annotated[
+        str,
+        KwargDefinition(
+            min_length=1, max_length=sources.MAX_SOURCE_NAME_CHARS, pattern=NOT_BLANK_PATTERN
+        ),
+    ]
+    groups: list[Name]
+    # None means the deployment's GROUNDWORK_PII__DEFAULT_POLICY, and so has "" always meant
+    # (``or`` below): a plain str keeps it that way, the schema lists the choices and the use
+    # case checks them.
+    pii_policy: Annotated[
+        str | None, KwargDefinition(schema_extra={"enum": [*get_args(PiiMode), None]})
+    ] = None
+    kind: Literal["upload", "folder"] = "upload"
     path: str | None = None
 
 
 class AclRequest(msgspec.Struct, forbid_unknown_fields=True):
-    groups: list[str] | None
+    groups: list[Name] | None
+
+
+# A folder source needs an absolute server path (``ingestion.sources``); that the folder exists,
+# under the configured roots, only the server can tell.
+_FOLDER_NEEDS_PATH = {
+    "if": {"properties": {"kind": {"const": "folder"}}, "required": ["kind"]},
+    "then": {"properties": {"path": {"type": "string", "pattern": "^/"}}, "required": ["path"]},
+}
+
+
+class UploadForm(msgspec.Struct):
+    """The multipart form of an upload: the file in the part named ``file``."""
+
+    file: UploadFile
 
 
 def document_json(d: DocumentView, *, admin: bool) -> dict[str, Any]:
@@ -87,11 +113,12 @@ async def documents_index(db_session: DbSession, principal: Caller) -> dict[str,
 
 @post("/api/v1/sources", status_code=201)
 async def create_source(
-    data: Annotated[SourceRequest, Body()], db_session: DbSession, principal: Caller, web: Web
+    data: Annotated[SourceRequest, json_body(**_FOLDER_NEEDS_PATH)],
+    db_session: DbSession,
+    principal: Caller,
+    web: Web,
 ) -> dict[str, Any]:
     require_role(principal, "admin")
-    if data.kind not in {"upload", "folder"}:
-        raise InvalidInput("kind must be upload or folder", field="kind")
     groups = await ensure_groups_exist(db_session, data.groups)
     source_id = await sources.create_source(
         db_session,
@@ -120,12 +147,10 @@ async def upload_document(
     db_session: DbSession,
     principal: Caller,
     web: Web,
-    data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> dict[str, Any]:
     require_role(principal, "admin")
-    upload = data.get("file")
-    if not isinstance(upload, UploadFile):
-        raise InvalidInput("send the file as multipart form field 'file'", field="file")
+    upload = data.file
     limit = web.settings.ingestion.max_upload_bytes
     content = await upload.read(limit + 1)
     if len(content) > limit:
@@ -160,7 +185,7 @@ async def upload_document(
 @put("/api/v1/documents/{document_id:uuid}/acl")
 async def set_acl(
     document_id: FromPath[uuid.UUID],
-    data: Annotated[AclRequest, Body()],
+    data: Annotated[AclRequest, json_body()],
     db_session: DbSession,
     principal: Caller,
 ) -> dict[str, Any]:

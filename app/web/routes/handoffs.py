@@ -1,22 +1,42 @@
 """The agent's hand-off queue under ``/api/v1/handoffs``: list, claim, reply, close (JSON)."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import get, post
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, KwargDefinition, Parameter
 
 from app.chat import handoffs as use_case
-from app.chat.handoff_queue import HandoffItem, PassageView, list_handoffs
-from app.chat.handoffs import HandoffState
+from app.chat.handoff_queue import MAX_LIST, HandoffItem, PassageView, list_handoffs
+from app.chat.handoffs import MAX_ANSWER_CHARS, HandoffState
 from app.web.dependencies import Caller, DbSession, Web
+from app.web.fields import TEXT_DESCRIPTION, TEXT_PATTERN, Name, json_body
+
+# ``app.db.models.HANDOFF_STATUSES``, as a type (a unit test keeps the two the same).
+HandoffStatus = Literal["open", "claimed", "answered", "closed"]
+
+Answer = Annotated[
+    str,
+    KwargDefinition(
+        min_length=1,
+        max_length=MAX_ANSWER_CHARS,
+        pattern=TEXT_PATTERN,
+        description=f"{TEXT_DESCRIPTION} At most {MAX_ANSWER_CHARS:,} characters.",
+    ),
+]
+# ``groups`` narrows who may retrieve the verified answer, so it comes only with
+# ``save_as_verified: true`` (``app.chat.handoffs.reply_to_handoff``).
+_GROUPS_NEED_SAVE = {
+    "if": {"properties": {"groups": {"type": "array"}}, "required": ["groups"]},
+    "then": {"properties": {"save_as_verified": {"const": True}}, "required": ["save_as_verified"]},
+}
 
 
 class ReplyRequest(msgspec.Struct, forbid_unknown_fields=True):
-    answer: str
+    answer: Answer
     save_as_verified: bool = False
-    groups: list[str] | None = None
+    groups: Annotated[list[Name], msgspec.Meta(min_length=1)] | None = None
 
 
 def _passage_json(p: PassageView) -> dict[str, Any]:
@@ -61,8 +81,8 @@ def _state_json(s: HandoffState) -> dict[str, Any]:
 async def list_queue(
     db_session: DbSession,
     principal: Caller,
-    status: FromQuery[str] = "open",
-    limit: FromQuery[int] = 50,
+    status: Annotated[HandoffStatus, Parameter()] = "open",
+    limit: Annotated[int, Parameter(ge=1, le=MAX_LIST)] = 50,
 ) -> dict[str, Any]:
     items = await list_handoffs(db_session, principal, status=status, limit=limit)
     return {"handoffs": [_item_json(h) for h in items]}
@@ -78,7 +98,7 @@ async def claim(
 @post("/api/v1/handoffs/{handoff_id:uuid}/reply", status_code=200)
 async def reply(
     handoff_id: FromPath[uuid.UUID],
-    data: Annotated[ReplyRequest, Body()],
+    data: Annotated[ReplyRequest, json_body(**_GROUPS_NEED_SAVE)],
     db_session: DbSession,
     principal: Caller,
     web: Web,

@@ -8,19 +8,30 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import Body, FromPath
+from litestar.params import FromPath, KwargDefinition
 from litestar.response import Template
 from sqlalchemy import text
 
 from app.audit import record_event
 from app.chat import versions
 from app.web.dependencies import Caller, DbSession, admin_only, require_role
+from app.web.fields import NOT_BLANK_PATTERN, json_body
 from app.web.routes.evals import HEADLINE
 
 
 class VersionRequest(msgspec.Struct, forbid_unknown_fields=True):
-    description: str
-    changes: dict[str, Any] = msgspec.field(default_factory=dict)
+    description: Annotated[str, KwargDefinition(min_length=1, pattern=NOT_BLANK_PATTERN)]
+    # Sections of settings replacing the active version's; each setting's type and range is
+    # checked by ``app.chat.version_checks`` (and named in the 422), not shown here.
+    changes: Annotated[
+        dict[str, Any],
+        KwargDefinition(
+            schema_extra={
+                "propertyNames": {"enum": list(versions.SECTIONS)},
+                "additionalProperties": {"type": "object"},
+            }
+        ),
+    ] = msgspec.field(default_factory=dict)
     activate: bool = False
 
 
@@ -42,7 +53,7 @@ async def list_versions(db_session: DbSession, principal: Caller) -> dict[str, A
 
 @post("/api/v1/versions", status_code=201)
 async def create_version(
-    data: Annotated[VersionRequest, Body()], db_session: DbSession, principal: Caller
+    data: Annotated[VersionRequest, json_body()], db_session: DbSession, principal: Caller
 ) -> dict[str, Any]:
     require_role(principal, "admin")
     number = await versions.create_from_active(
