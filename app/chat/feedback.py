@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import record_event
 from app.auth.principal import Principal
 from app.errors import InvalidInput, NotFound
+from guardrails.validation import validate_text_field
 
 REASONS = frozenset(
     {"wrong", "incomplete", "not_relevant", "outdated", "unclear", "other", "helpful"}
@@ -31,11 +32,9 @@ async def record_feedback(
         raise InvalidInput("rating must be 'up' or 'down'", field="rating")
     if reason is not None and reason not in REASONS:
         raise InvalidInput(f"reason must be one of {', '.join(sorted(REASONS))}", field="reason")
-    if comment is not None and len(comment) > MAX_COMMENT_CHARS:
-        raise InvalidInput(
-            f"comment is {len(comment):,} characters; the limit is {MAX_COMMENT_CHARS:,}",
-            field="comment",
-        )
+    # Trimmed, NFC, no control characters (PostgreSQL cannot store NUL: it was a 500), not
+    # binary, at most MAX_COMMENT_CHARS: the rules of every stored free text.
+    comment = validate_text_field(comment, max_chars=MAX_COMMENT_CHARS) or None
     owner = (
         await session.execute(
             text(
