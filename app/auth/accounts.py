@@ -189,14 +189,31 @@ async def create_api_key(session: AsyncSession, username: str, *, name: str = "d
     return key
 
 
-async def authenticate_api_key(session: AsyncSession, key: str) -> Principal | None:
-    row = (
-        await session.execute(
-            text(
-                "UPDATE api_keys SET last_used_at = now() "
-                "WHERE key_hash = :hash AND revoked_at IS NULL RETURNING user_id"
-            ),
-            {"hash": hash_api_key(key)},
+# ``api_keys.last_used_at`` is rewritten at most this often: touching it on every request made
+# each read-only one (a search) write a row version and wait for its WAL flush at commit.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+# The key's owner if the key is live; ``last_used_at`` moves only when it is older than the
+# resolution (an UPDATE of no row writes nothing, so the transaction stays read-only).
+_LIVE_KEY = text(
+    """
+    WITH live AS (
+        SELECT id, user_id, last_used_at FROM api_keys
+        WHERE key_hash = :hash AND revoked_at IS NULL
+    ), touched AS (
+        UPDATE api_keys SET last_used_at = now()
+        WHERE id IN (
+            SELECT id FROM live
+            WHERE last_used_at IS NULL OR last_used_at < now() - make_interval(secs => :every)
         )
-    ).first()
+    )
+    SELECT user_id FROM live
+    """
+)
+
+
+async def authenticate_api_key(session: AsyncSession, key: str) -> Principal | None:
+    """The principal of a live (not revoked) key, checked on every request."""
+    params = {"hash": hash_api_key(key), "every": LAST_USED_RESOLUTION_SECONDS}
+    row = (await session.execute(_LIVE_KEY, params)).first()
     return None if row is None else await load_principal(session, row[0])

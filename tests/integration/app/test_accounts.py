@@ -34,6 +34,48 @@ async def test_api_key_is_stored_hashed_and_authenticates(db_session: AsyncSessi
     assert await accounts.authenticate_api_key(db_session, key + "x") is None
 
 
+async def _last_used(session: AsyncSession) -> Any:
+    return (await session.execute(text("SELECT last_used_at FROM api_keys"))).scalar_one()
+
+
+async def _wrote_anything(session: AsyncSession) -> bool:
+    """Whether this transaction has written (PostgreSQL assigns an id at the first write)."""
+    xid = (await session.execute(text("SELECT txid_current_if_assigned()"))).scalar_one()
+    return xid is not None
+
+
+async def test_a_key_in_use_is_touched_at_most_once_a_minute(db_session: AsyncSession) -> None:
+    await accounts.create_user(db_session, "hana", password="a long passphrase")
+    key = await accounts.create_api_key(db_session, "hana")
+    await db_session.commit()
+    assert await _last_used(db_session) is None
+    assert await accounts.authenticate_api_key(db_session, key) is not None
+    first = await _last_used(db_session)
+    assert first is not None and await _wrote_anything(db_session)
+    await db_session.commit()
+
+    # Used again within the minute: authenticated, nothing written (a read-only request stays so).
+    assert await accounts.authenticate_api_key(db_session, key) is not None
+    assert not await _wrote_anything(db_session)
+    assert await _last_used(db_session) == first
+    await db_session.commit()
+
+    # Last used longer ago than the resolution: touched again.
+    await db_session.execute(
+        text("UPDATE api_keys SET last_used_at = last_used_at - make_interval(secs => :s)"),
+        {"s": accounts.LAST_USED_RESOLUTION_SECONDS + 1},
+    )
+    await db_session.commit()
+    assert await accounts.authenticate_api_key(db_session, key) is not None
+    assert await _last_used(db_session) > first
+    await db_session.commit()
+
+    # Revoked: refused on the very next request, whenever it was last used.
+    await db_session.execute(text("UPDATE api_keys SET revoked_at = now()"))
+    await db_session.commit()
+    assert await accounts.authenticate_api_key(db_session, key) is None
+
+
 async def test_membership_change_applies_to_the_next_lookup(db_session: AsyncSession) -> None:
     await accounts.create_group(db_session, "hr")
     user_id = await accounts.create_user(
