@@ -10,6 +10,7 @@ Citations are renumbered 1..m in order of first use.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from guardrails.injection import normalise, rule_hits
 from guardrails.output import leaks_system_prompt, validate_citations
@@ -47,10 +48,17 @@ class Grounded:
         return bool(self.answer)
 
 
-def _evidence(passage: RetrievedChunk) -> str:
-    """The passage without its instruction-like lines: quoted instructions are never evidence."""
-    kept = [s for s in split_passage(passage.text) if not is_instruction(s)]
-    return " ".join([passage.title, passage.heading_path, *kept])
+@lru_cache(maxsize=4096)
+def _evidence(title: str, heading_path: str, text: str) -> tuple[str, frozenset[str]]:
+    """A passage's evidence without its instruction-like lines (quoted instructions are never
+    evidence): its text with the spaces squashed out (for numbers) and its analysed terms.
+
+    Memoised by content: validation asks once per cited sentence and passage, twice per kept
+    sentence, and passages recur across questions. Under 8 chat clients (py-spy), validation
+    held 12-20 % of the answer use case's samples, nearly all of it here."""
+    kept = [s for s in split_passage(text) if not is_instruction(s)]
+    body = " ".join([title, heading_path, *kept])
+    return body.replace(" ", ""), frozenset(analyze(body))
 
 
 def is_instruction(sentence: str) -> bool:
@@ -61,15 +69,14 @@ def is_instruction(sentence: str) -> bool:
 
 def sentence_support(sentence: str, passage: RetrievedChunk) -> float:
     """Share of the sentence's content terms found in the passage (0 if a stated number is not)."""
-    body = _evidence(passage)
+    squashed, evidence = _evidence(passage.title, passage.heading_path, passage.text)
     numbers = _NUMBER.findall(sentence)
-    squashed = body.replace(" ", "")
     if any(n not in squashed for n in numbers):
         return 0.0
     terms = set(analyze(sentence))
     if not terms:
         return 0.0
-    return len(terms & set(analyze(body))) / len(terms)
+    return len(terms & evidence) / len(terms)
 
 
 def validate_answer(
