@@ -185,3 +185,21 @@ def test_document_scope_skips_ner_and_finds_what_the_full_engine_finds(
     assert "Oslo" in text
     for secret in ("maria.svensson@", "22 33 44 55", "Amphitheatre", "94043", "EMP-0042917", "sk-"):
         assert secret not in text
+
+
+def test_a_fresh_context_reuses_the_loaded_backend(
+    redactor: PresidioRedactor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request's asyncio task starts with an empty context; thinc must not look its backend
+    up again there (that lookup was a quarter of a question's redaction time)."""
+    import contextvars
+
+    import thinc.backends
+
+    def looked_up_again() -> None:
+        raise AssertionError("thinc looked its backend up again")
+
+    monkeypatch.setattr(thinc.backends, "require_cpu", looked_up_again)
+    question = "Call Maria Lopez at +1 415 555 0100 about her leave."
+    found = contextvars.Context().run(redactor.find, question)
+    assert {e.type for e in found} >= {"PERSON", "PHONE_NUMBER"}
