@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -369,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.data_dir is not None:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
+    # SIGTERM (a service manager, ``kill``) ends a command as Ctrl-C does, through its
+    # ``finally`` blocks: the embedded PostgreSQL and Redis an eval or bench started were left
+    # running when the default handler killed the process outright.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         code: int = args.handler(settings, args)
     except GroundworkError as exc:
@@ -376,7 +381,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return code
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -156,3 +156,30 @@ def test_external_urls_start_no_embedded_service(
         ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
         assert ready.status_code == 200 and ready.json()["components"]["queue"] == "ok"
     assert not (tmp_path / "gw" / "pgdata").exists() and not (tmp_path / "gw" / "redis").exists()
+
+
+def test_sigterm_stops_an_eval_and_the_postgres_it_started(tmp_path: Path) -> None:
+    """Any command, not only ``run``: an eval's embedded PostgreSQL stops with it on SIGTERM."""
+    data_dir = tmp_path / "gw"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "--data-dir", str(data_dir), "eval", "demo"],
+        env=_clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not list(data_dir.glob("**/postmaster.pid")):
+            assert process.poll() is None, "the eval ended before its database started"
+            assert time.monotonic() < deadline, "no embedded PostgreSQL started"
+            time.sleep(0.2)
+        started = [p for p in _processes_of(data_dir, process.pid) if "postgres" in p.name()]
+        assert started
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 128 + signal.SIGTERM
+        _, alive = psutil.wait_procs(started, timeout=30)
+        assert not alive, [p.pid for p in alive]
+        assert not list(data_dir.glob("**/postmaster.pid"))
+    finally:
+        if process.poll() is None:
+            process.kill()
