@@ -156,7 +156,7 @@ def question_injection_score(
     not, retrieval embeds the question as before. The vectors are the embedder's own, so the
     scores are unchanged.
     """
-    if detector.embedding_model is None or detector.embed_weight <= 0:
+    if not detector.embeds:
         return detector.score
 
     def score(text: str) -> float:

@@ -268,6 +268,11 @@ class InjectionDetector:
             embed_weight=weight,
         )
 
+    @property
+    def embeds(self) -> bool:
+        """Whether scores use sentence embeddings (which callers may then pass in)."""
+        return self.embedding_model is not None and self.embed_weight > 0
+
     def score(self, text: str) -> float:
         return self.score_many([text])[0]
 
@@ -286,7 +291,7 @@ class InjectionDetector:
     def probabilities(self, prepared: Sequence[str], vectors: Any = None) -> list[float]:
         """Classifier probabilities for already ``normalise``d texts (no rules)."""
         tfidf = [float(p) for p in self.model.predict_proba(list(prepared))[:, 1]]
-        if self.embedding_model is None or self.embed_weight <= 0:
+        if not self.embeds:
             return tfidf
         if vectors is None:
             if self.embed is None:
