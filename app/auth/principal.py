@@ -3,9 +3,9 @@
 import uuid
 from dataclasses import dataclass
 
-from app.db.models import EVERYONE
+from app.db.models import EVERYONE, ROLES
 
-ROLE_RANK = {"user": 0, "agent": 1, "admin": 2}
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}  # user 0, agent 1, admin 2
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Callable
+from typing import Literal, get_args
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +12,11 @@ from app.auth.principal import Principal
 from app.errors import InvalidInput, NotFound
 from guardrails.validation import validate_text_field
 
-REASONS = frozenset(
-    {"wrong", "incomplete", "not_relevant", "outdated", "unclear", "other", "helpful"}
-)
+FeedbackRating = Literal["up", "down"]
+FeedbackReason = Literal[
+    "wrong", "incomplete", "not_relevant", "outdated", "unclear", "other", "helpful"
+]
+REASONS = frozenset(get_args(FeedbackReason))
 MAX_COMMENT_CHARS = 2000
 
 
@@ -28,7 +31,7 @@ async def record_feedback(
     redact: Callable[[str], str],
 ) -> uuid.UUID:
     """Store feedback on an assistant message in one of the caller's own conversations."""
-    if rating not in {"up", "down"}:
+    if rating not in get_args(FeedbackRating):
         raise InvalidInput("rating must be 'up' or 'down'", field="rating")
     if reason is not None and reason not in REASONS:
         raise InvalidInput(f"reason must be one of {', '.join(sorted(REASONS))}", field="reason")

@@ -7,7 +7,7 @@ read it; ``everyone`` for all signed-in users), and retrieval SQL filters on it 
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
@@ -38,10 +38,12 @@ from app.db.base import EMBEDDING_DIM, HNSW_EF_CONSTRUCTION, HNSW_M, Base
 TERM_VERSIONS = Sequence("term_stats_version", metadata=Base.metadata)
 
 EVERYONE = "everyone"
-ROLES = ("user", "agent", "admin")
+Role = Literal["user", "agent", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
 DOCUMENT_STATUSES = ("queued", "processing", "ready", "failed")
 ACL_ORIGINS = ("source", "file", "admin")
-HANDOFF_STATUSES = ("open", "claimed", "answered", "closed")
+HandoffStatus = Literal["open", "claimed", "answered", "closed"]
+HANDOFF_STATUSES: tuple[str, ...] = get_args(HandoffStatus)
 
 
 def _uuid_pk() -> Mapped[uuid.UUID]:

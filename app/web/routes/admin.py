@@ -1,7 +1,7 @@
 """Admin API for identity: groups, users and memberships."""
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import post, put
@@ -9,11 +9,9 @@ from litestar.params import FromPath
 
 from app.audit import record_event
 from app.auth import accounts
+from app.db.models import Role
 from app.web.dependencies import Caller, DbSession, require_role
 from app.web.fields import Name, NewGroupName, json_body
-
-# ``app.auth.principal.ROLE_RANK``'s roles, as a type (a unit test keeps the two the same).
-Role = Literal["user", "agent", "admin"]
 
 
 class GroupRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -4,7 +4,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 import structlog
@@ -15,7 +15,7 @@ from litestar.response import ServerSentEvent
 from app.auth.principal import Principal
 from app.chat import feedback as feedback_use_case
 from app.chat.conversations import CitationView, load_conversation
-from app.chat.feedback import MAX_COMMENT_CHARS
+from app.chat.feedback import MAX_COMMENT_CHARS, FeedbackRating, FeedbackReason
 from app.chat.service import ChatAnswer, answer_question
 from app.chat.versions import active_version
 from app.web.dependencies import Caller, DbSession, Web
@@ -26,12 +26,6 @@ from retrieval.retriever import retrieve
 
 MAX_SEARCH_K = 50
 log = structlog.get_logger(__name__)
-
-
-# ``app.chat.feedback.REASONS``, as a type (a unit test keeps the two the same).
-FeedbackReason = Literal[
-    "wrong", "incomplete", "not_relevant", "outdated", "unclear", "other", "helpful"
-]
 
 
 class ChatRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,7 +39,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class FeedbackRequest(msgspec.Struct, forbid_unknown_fields=True):
-    rating: Literal["up", "down"]
+    rating: FeedbackRating
     reason: FeedbackReason | None = None
     comment: Annotated[str, msgspec.Meta(max_length=MAX_COMMENT_CHARS)] | None = None
 

@@ -1,7 +1,7 @@
 """The agent's hand-off queue under ``/api/v1/handoffs``: list, claim, reply, close (JSON)."""
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import get, post
@@ -10,11 +10,9 @@ from litestar.params import FromPath, KwargDefinition, Parameter
 from app.chat import handoffs as use_case
 from app.chat.handoff_queue import MAX_LIST, HandoffItem, PassageView, list_handoffs
 from app.chat.handoffs import MAX_ANSWER_CHARS, HandoffState
+from app.db.models import HandoffStatus
 from app.web.dependencies import Caller, DbSession, Web
 from app.web.fields import TEXT_DESCRIPTION, TEXT_PATTERN, Name, json_body
-
-# ``app.db.models.HANDOFF_STATUSES``, as a type (a unit test keeps the two the same).
-HandoffStatus = Literal["open", "claimed", "answered", "closed"]
 
 Answer = Annotated[
     str,

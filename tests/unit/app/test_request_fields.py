@@ -10,12 +10,9 @@ from hypothesis import strategies as st
 
 from app.auth.accounts import validate_name
 from app.auth.principal import ROLE_RANK
-from app.chat.feedback import REASONS
-from app.db.models import HANDOFF_STATUSES
+from app.chat.feedback import REASONS, FeedbackReason
+from app.db.models import HANDOFF_STATUSES, HandoffStatus, Role
 from app.web import fields
-from app.web.routes.admin import Role
-from app.web.routes.chat import FeedbackReason
-from app.web.routes.handoffs import HandoffStatus
 from guardrails.validation import validate_question
 
 _TEXT = re.compile(fields.TEXT_PATTERN)
