@@ -5,6 +5,7 @@ Both servers live under the data directory, listen on unix sockets only (no TCP 
 collide with a local Postgres or Redis) and are stopped explicitly by ``stop()``.
 """
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -74,7 +75,16 @@ class EmbeddedPostgres:
                     self._server.ensure_postgres_running()
             if self.owned and self._configure():
                 self._restart()
-        except Exception as exc:
+        except BaseException as exc:
+            # Failed or interrupted (Ctrl-C, SIGTERM) half-way, e.g. between the first start and
+            # the restart that applies our settings: a server this call started must not outlive
+            # the command, which never gets the handle to stop it.
+            if self.owned and _postmaster_running(self.pgdata):
+                with contextlib.suppress(Exception):
+                    self._pg_ctl_stop()
+                self._server = None
+            if not isinstance(exc, Exception):
+                raise
             raise ConfigurationError(
                 f"could not start embedded PostgreSQL in {self.pgdata}: {exc}"
             ) from exc

@@ -63,21 +63,31 @@ def running(
             process.stdout.close()
 
 
-def _processes_of(data_dir: Path, pid: int) -> list[psutil.Process]:
-    """The command's children plus daemons (postgres, redis) running from its data dir."""
-    found = (
-        {p.pid: p for p in psutil.Process(pid).children(recursive=True)}
-        if psutil.pid_exists(pid)
-        else {}
-    )
+def _processes_of(data_dir: Path, pid: int) -> dict[psutil.Process, str]:
+    """The command's children plus daemons (postgres, redis) running from its data dir, by name.
+
+    Short-lived helpers (initdb, pg_ctl, postgres -C) can exit between being listed and being
+    read; those are left out rather than failing the test.
+    """
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    candidates = {p.pid: p for p in children}
     for proc in psutil.process_iter(["cmdline", "cwd"]):
         try:
             text = " ".join(proc.info["cmdline"] or []) + " " + str(proc.info["cwd"] or "")
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         if str(data_dir.resolve()) in text and proc.pid != pid:
-            found[proc.pid] = proc
-    return list(found.values())
+            candidates[proc.pid] = proc
+    found: dict[psutil.Process, str] = {}
+    for proc in candidates.values():
+        try:
+            found[proc] = proc.name()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
 
 
 def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
@@ -126,12 +136,12 @@ def test_embedded_run_answers_stops_cleanly_and_restarts_on_its_data(tmp_path: P
         output = "".join(lines)
         assert f"Groundwork is ready at {base}" in output
         assert "admin " in output and "admin/admin" not in output
-        names = {p.name() for p in _processes_of(data_dir, process.pid)}
+        names = set(_processes_of(data_dir, process.pid).values())
         assert "postgres" in names and "redis-server" in names
         key = _create_key(data_dir, "alex", env)
         answer = _wait_for_chunks(base, key, "How many days of paid annual leave do employees get?")
         assert "[1]" in str(answer["answer"])
-        procs = _processes_of(data_dir, process.pid)
+        procs = list(_processes_of(data_dir, process.pid))
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
     time.sleep(1)
@@ -151,7 +161,7 @@ def test_external_urls_start_no_embedded_service(
     env = {**_clean_env(), "DATABASE_URL": database_url, "REDIS_URL": redis_url}
     port = _free_port()
     with running(tmp_path / "gw", port, env) as (process, _):
-        names = {p.name() for p in _processes_of(tmp_path / "gw", process.pid)}
+        names = set(_processes_of(tmp_path / "gw", process.pid).values())
         assert "postgres" not in names and "redis-server" not in names
         ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
         assert ready.status_code == 200 and ready.json()["components"]["queue"] == "ok"
@@ -167,14 +177,16 @@ def test_sigterm_stops_an_eval_and_the_postgres_it_started(tmp_path: Path) -> No
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    started: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + READY_TIMEOUT
-        while not list(data_dir.glob("**/postmaster.pid")):
+        while not started:
             assert process.poll() is None, "the eval ended before its database started"
             assert time.monotonic() < deadline, "no embedded PostgreSQL started"
             time.sleep(0.2)
-        started = [p for p in _processes_of(data_dir, process.pid) if "postgres" in p.name()]
-        assert started
+            if list(data_dir.glob("**/postmaster.pid")):
+                found = _processes_of(data_dir, process.pid)
+                started = [p for p, name in found.items() if "postgres" in name]
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 128 + signal.SIGTERM
         _, alive = psutil.wait_procs(started, timeout=30)
@@ -183,3 +195,6 @@ def test_sigterm_stops_an_eval_and_the_postgres_it_started(tmp_path: Path) -> No
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(30)
+            for leftover in _processes_of(data_dir, process.pid):
+                leftover.kill()
