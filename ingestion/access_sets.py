@@ -44,7 +44,13 @@ async def prune_access_sets(session: AsyncSession) -> int:
         ),
         {"ids": ids},
     )
-    return len(deleted.all())
+    gone = [int(row[0]) for row in deleted]
+    if gone:  # their statistics are all zero by now (no chunk has the list)
+        for table in ("term_set_stats", "access_set_stats"):
+            await session.execute(
+                text(f"DELETE FROM {table} WHERE access_set = ANY(:ids)"), {"ids": gone}
+            )
+    return len(gone)
 
 
 async def register_access_sets(session: AsyncSession, chunk_ids: Sequence[uuid.UUID]) -> None:

@@ -3,6 +3,12 @@
 Chunks, their BM25 postings and the corpus statistics change together, so a reader
 sees a document's old chunks or its new ones, never a mix, and BM25's statistics always
 describe exactly the chunks that exist.
+
+BM25's statistics are kept per access list as well (``term_set_stats``: df per term and list;
+``access_set_stats``: chunks and terms per list), so a search computes idf, N and avgdl over the
+chunks its caller may read: no score, ranking or confidence depends on a chunk the caller
+cannot see. Writers lock statistics rows in one order (``term_set_stats``, ``term_stats``,
+``access_set_stats``, ``corpus_stats``; each by key), so concurrent writers cannot deadlock.
 """
 
 import uuid
@@ -225,6 +231,7 @@ def _parse_vector(literal: str) -> list[float]:
 
 async def delete_chunks(session: AsyncSession, document_id: uuid.UUID) -> None:
     """Remove a document's chunks and subtract their terms from the BM25 statistics."""
+    await _term_set_delta(session, _POSTINGS_OF_DOCUMENT, {"doc": document_id}, sign=-1)
     await session.execute(
         text(
             """
@@ -239,6 +246,8 @@ async def delete_chunks(session: AsyncSession, document_id: uuid.UUID) -> None:
         ),
         {"doc": document_id},
     )
+    gone = await _set_sizes(session, _CHUNKS_OF_DOCUMENT, {"doc": document_id})
+    await _add_set_sizes(session, {key: (-n, -terms) for key, (n, terms) in gone.items()})
     await session.execute(
         text(
             """
@@ -254,6 +263,44 @@ async def delete_chunks(session: AsyncSession, document_id: uuid.UUID) -> None:
         {"doc": document_id},
     )
     await session.execute(text("DELETE FROM chunks WHERE document_id = :doc"), {"doc": document_id})
+
+
+# The per-access-list statistics computed afresh from the postings and chunks, for loads that
+# copy rows in bulk (benchmark corpora) after emptying both tables.
+REBUILD_SET_STATISTICS = (
+    "INSERT INTO term_set_stats (term, access_set, df) "
+    "SELECT term, access_set, count(*) FROM chunk_terms GROUP BY term, access_set",
+    """
+    INSERT INTO access_set_stats (access_set, chunk_count, term_total)
+    SELECT a.id, count(*), COALESCE(sum(c.term_count), 0)
+    FROM chunks c JOIN access_sets a ON a.key = access_key(c.access)
+    GROUP BY a.id
+    """,
+)
+
+# Which postings or chunks a statistics change counts (``:doc`` or ``:ids`` bound by the caller).
+_POSTINGS_OF_DOCUMENT = "JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = :doc"
+_POSTINGS_OF_CHUNKS = "WHERE p.chunk_id = ANY(CAST(:ids AS uuid[]))"
+_CHUNKS_OF_DOCUMENT = "c.document_id = :doc"
+_CHUNKS_OF_IDS = "c.id = ANY(CAST(:ids AS uuid[]))"
+
+
+async def _term_set_delta(
+    session: AsyncSession, postings: str, params: dict[str, Any], *, sign: int
+) -> None:
+    """Add (``sign`` 1) or subtract (-1) the ``postings`` to ``term_set_stats``: one per term
+    and the access list the posting carries. Rows are locked in key order."""
+    await session.execute(
+        text(
+            f"""
+            INSERT INTO term_set_stats AS t (term, access_set, df)
+            SELECT p.term, p.access_set, {int(sign)} * count(*) FROM chunk_terms p {postings}
+            GROUP BY p.term, p.access_set ORDER BY p.term, p.access_set
+            ON CONFLICT (term, access_set) DO UPDATE SET df = t.df + EXCLUDED.df
+            """
+        ),
+        params,
+    )
 
 
 async def insert_chunks(
@@ -334,8 +381,9 @@ async def _insert_postings(
             columns["ids"].append(chunk_id)
             columns["tfs"].append(tf)
             columns["dls"].append(length)
+    # Every chunk's access list gets its set, postings or not: the list's size counts it.
+    await register_access_sets(session, ids)
     if columns["terms"]:
-        await register_access_sets(session, ids)
         await session.execute(
             text(
                 """
@@ -349,6 +397,7 @@ async def _insert_postings(
             ),
             columns,
         )
+        await _term_set_delta(session, _POSTINGS_OF_CHUNKS, {"ids": list(ids)}, sign=1)
         # Sorted by term so concurrent writers lock term_stats rows in one order (no deadlock).
         await session.execute(
             text(
@@ -362,6 +411,7 @@ async def _insert_postings(
             ),
             {"terms": columns["terms"]},
         )
+    await _add_set_sizes(session, await _set_sizes(session, _CHUNKS_OF_IDS, {"ids": list(ids)}))
     await session.execute(
         text(
             "UPDATE corpus_stats SET chunk_count = chunk_count + :n, "
@@ -375,7 +425,10 @@ async def update_document_access(
     session: AsyncSession, document_id: uuid.UUID, access: Sequence[str]
 ) -> None:
     """Change who may read a document's chunks, and their postings' copy of the rule, in the
-    caller's transaction: immediate, no re-embedding."""
+    caller's transaction: immediate, no re-embedding. The per-list BM25 statistics move with
+    them."""
+    of_document = {"doc": document_id}
+    before = await _set_sizes(session, _CHUNKS_OF_DOCUMENT, of_document)
     changed = await session.execute(
         text(
             "UPDATE chunks SET access = CAST(:access AS varchar[]) WHERE document_id = :doc "
@@ -384,6 +437,28 @@ async def update_document_access(
         {"doc": document_id, "access": list(access)},
     )
     await register_access_sets(session, changed.scalars().all())
+    # Before the postings move: each moving posting leaves its old list's df for its new one.
+    await session.execute(
+        text(
+            """
+            WITH moving AS (
+                SELECT p.term, p.access_set AS old_set, a.id AS new_set
+                FROM chunk_terms p JOIN chunks c ON c.id = p.chunk_id
+                JOIN access_sets a ON a.key = access_key(c.access)
+                WHERE c.document_id = :doc AND p.access_set <> a.id
+            ),
+            deltas AS (
+                SELECT term, old_set AS access_set, -1 AS delta FROM moving
+                UNION ALL SELECT term, new_set, 1 FROM moving
+            )
+            INSERT INTO term_set_stats AS t (term, access_set, df)
+            SELECT term, access_set, sum(delta) FROM deltas
+            GROUP BY term, access_set ORDER BY term, access_set
+            ON CONFLICT (term, access_set) DO UPDATE SET df = t.df + EXCLUDED.df
+            """
+        ),
+        {"doc": document_id},
+    )
     await session.execute(
         text(
             """
@@ -399,4 +474,54 @@ async def update_document_access(
             """
         ),
         {"doc": document_id},
+    )
+    after = await _set_sizes(session, _CHUNKS_OF_DOCUMENT, of_document)
+    moved = dict(after)
+    for key, (n, terms) in before.items():
+        now_n, now_terms = moved.get(key, (0, 0))
+        moved[key] = (now_n - n, now_terms - terms)
+    await _add_set_sizes(session, moved)
+
+
+async def _set_sizes(
+    session: AsyncSession, chunks: str, params: dict[str, Any]
+) -> dict[int, tuple[int, int]]:
+    """The ``chunks`` and their terms per access list: ``{access_sets.id: (chunks, terms)}``."""
+    rows = await session.execute(
+        text(
+            f"""
+            SELECT a.id, count(*), COALESCE(sum(c.term_count), 0)
+            FROM chunks c JOIN access_sets a ON a.key = access_key(c.access)
+            WHERE {chunks} GROUP BY a.id
+            """
+        ),
+        params,
+    )
+    return {int(key): (int(n), int(terms)) for key, n, terms in rows}
+
+
+async def _add_set_sizes(session: AsyncSession, deltas: dict[int, tuple[int, int]]) -> None:
+    """Add ``{access_sets.id: (chunks, terms)}`` (negative to subtract) to the lists' sizes,
+    locking their rows in id order."""
+    changed = sorted((key, n, terms) for key, (n, terms) in deltas.items() if n or terms)
+    if not changed:
+        return
+    await session.execute(
+        text(
+            """
+            INSERT INTO access_set_stats AS s (access_set, chunk_count, term_total)
+            SELECT u.id, u.n, u.terms
+            FROM unnest(CAST(:ids AS int[]), CAST(:ns AS bigint[]), CAST(:terms AS bigint[]))
+                 AS u(id, n, terms)
+            ORDER BY u.id
+            ON CONFLICT (access_set) DO UPDATE
+            SET chunk_count = s.chunk_count + EXCLUDED.chunk_count,
+                term_total = s.term_total + EXCLUDED.term_total
+            """
+        ),
+        {
+            "ids": [key for key, _, _ in changed],
+            "ns": [n for _, n, _ in changed],
+            "terms": [terms for _, _, terms in changed],
+        },
     )

@@ -39,12 +39,27 @@ class Bm25:
         )
 
 
+# The query terms' df, N and avgdl over the chunks ``:groups`` may read: sums of the per-access-
+# list statistics (``term_set_stats``, ``access_set_stats``) over the readable lists, so no
+# score, kept term or confidence depends on a chunk the caller cannot see. A term no readable
+# chunk holds is left out. ``version`` names the term's postings for the postings cache.
 _TERMS = text(
     """
-    SELECT ts.term, ts.df, ts.version, cs.chunk_count,
-           GREATEST(cs.term_total::float8 / GREATEST(cs.chunk_count, 1), 1.0) AS avgdl
-    FROM term_stats ts CROSS JOIN corpus_stats cs
-    WHERE cs.id = 1 AND ts.term = ANY(CAST(:terms AS varchar[])) AND ts.df > 0
+    WITH sets AS MATERIALIZED (
+        SELECT id FROM access_sets WHERE access && CAST(:groups AS varchar[])
+    ),
+    size AS (
+        SELECT COALESCE(sum(chunk_count), 0) AS n, COALESCE(sum(term_total), 0) AS total
+        FROM access_set_stats WHERE access_set IN (SELECT id FROM sets)
+    )
+    SELECT ts.term, sum(t.df) AS df, ts.version, size.n,
+           GREATEST(size.total::float8 / GREATEST(size.n, 1), 1.0) AS avgdl
+    FROM term_stats ts
+    JOIN term_set_stats t ON t.term = ts.term AND t.access_set IN (SELECT id FROM sets)
+    CROSS JOIN size
+    WHERE ts.term = ANY(CAST(:terms AS varchar[]))
+    GROUP BY ts.term, ts.version, size.n, size.total
+    HAVING sum(t.df) > 0
     """
 )
 
@@ -223,9 +238,12 @@ class _Chosen:
         ]
 
 
-async def _bm25_params(session: AsyncSession, terms: Sequence[str], bm25: Bm25) -> _Chosen | None:
-    """The chosen terms with their idf, avgdl, k1 and b; None when no term is in the corpus."""
-    rows = (await session.execute(_TERMS, {"terms": list(terms)})).all()
+async def _bm25_params(
+    session: AsyncSession, terms: Sequence[str], groups: Sequence[str], bm25: Bm25
+) -> _Chosen | None:
+    """The chosen terms with their idf, avgdl, k1 and b over what ``groups`` may read; None
+    when no readable chunk holds any of the terms."""
+    rows = (await session.execute(_TERMS, {"terms": list(terms), "groups": list(groups)})).all()
     if not rows:
         return None
     n, avgdl = int(rows[0][3]), float(rows[0][4])
@@ -272,7 +290,7 @@ async def keyword_search(  # noqa: PLR0913 - each knob is a stored retrieval set
     """
     if not groups or not terms or k <= 0:
         return []
-    chosen = await _bm25_params(session, terms, bm25)
+    chosen = await _bm25_params(session, terms, groups, bm25)
     if chosen is None:
         return []
     params = {**chosen.params, "groups": list(groups), "k": k, "cap": max(scan_cap, k)}
@@ -363,11 +381,11 @@ async def keyword_scores(
     them (any order); a readable chunk without any query term scores 0."""
     if not groups or not chunk_ids:
         return []
-    chosen = await _bm25_params(session, terms, bm25) if terms else None
+    chosen = await _bm25_params(session, terms, groups, bm25) if terms else None
     scoring = (
         chosen.params
         if chosen is not None
-        # no query term in the corpus: every readable chunk scores 0
+        # no readable chunk holds a query term: every readable chunk scores 0
         else {"terms": [], "idfs": [], "avgdl": 1.0, "k1": bm25.k1, "b": bm25.b}
     )
     params = {**scoring, "ids": list(chunk_ids), "groups": list(groups)}

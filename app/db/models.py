@@ -255,6 +255,27 @@ class TermStat(Base):
     )
 
 
+class TermSetStat(Base):
+    """Document frequency per term and access list: a search's df is the sum over the lists its
+    caller may read, so BM25 never counts a chunk the caller cannot see. Maintained with the
+    postings (``ingestion.store``); rows of a pruned list go with it."""
+
+    __tablename__ = "term_set_stats"
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    access_set: Mapped[int] = mapped_column(Integer, primary_key=True)
+    df: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccessSetStat(Base):
+    """Chunk count and total term count per access list: BM25's N and avgdl over what a caller
+    may read are sums over the readable lists."""
+
+    __tablename__ = "access_set_stats"
+    access_set: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chunk_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    term_total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class CorpusStat(Base):
     """A single row: chunk count and total term count, for BM25's N and avgdl."""
 

@@ -98,7 +98,11 @@ async def _ingest(
     engine: AsyncEngine, by_doc: dict[str, list[store.StoredChunk]], mark: str
 ) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE sources, chunks, chunk_terms, term_stats CASCADE"))
+        await conn.execute(
+            text(
+                "TRUNCATE sources, chunks, chunk_terms, term_stats, term_set_stats, access_set_stats CASCADE"
+            )
+        )
         await conn.execute(text("UPDATE corpus_stats SET chunk_count = 0, term_total = 0"))
     source_id = uuid.uuid4()
     async with AsyncSession(engine) as session, session.begin():

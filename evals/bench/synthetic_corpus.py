@@ -16,6 +16,7 @@ import numpy as np
 from pgvector.asyncpg import register_vector
 
 from app.db.base import BM25_INDEX_SQL, HNSW_INDEX_SQL
+from ingestion import store
 from ingestion.chunking import content_hash
 from retrieval.analyzer import term_frequencies
 
@@ -67,7 +68,9 @@ async def load_synthetic(
     conn = await asyncpg.connect(dsn)
     try:
         await register_vector(conn)
-        await conn.execute("TRUNCATE sources, chunks, chunk_terms, term_stats CASCADE")
+        await conn.execute(
+            "TRUNCATE sources, chunks, chunk_terms, term_stats, term_set_stats, access_set_stats CASCADE"
+        )
         await conn.execute("DROP INDEX IF EXISTS ix_chunks_embedding_hnsw")
         await conn.execute("DROP INDEX IF EXISTS ix_chunk_terms_term_covering")
         source_id = uuid.uuid4()
@@ -133,6 +136,8 @@ async def load_synthetic(
         await conn.execute(
             "INSERT INTO term_stats (term, df) SELECT term, count(*) FROM chunk_terms GROUP BY term"
         )
+        for statement in store.REBUILD_SET_STATISTICS:
+            await conn.execute(statement)
         await conn.execute(
             "UPDATE corpus_stats SET chunk_count = $1, term_total = $2 WHERE id = 1",
             len(texts),

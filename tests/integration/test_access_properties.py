@@ -27,6 +27,7 @@ from ingestion import store
 from ingestion.chunking import content_hash
 from retrieval.embeddings import Embedder
 from tests.builders import ApiUser, light_models, make_app, make_groups, make_user
+from tests.integration.retrieval.documents import statistics_drift
 
 pytestmark = pytest.mark.integration
 GROUPS = ("g0", "g1", "g2", "g3")
@@ -82,6 +83,8 @@ async def _reset(
         await session.execute(text("DELETE FROM conversations"))
         await session.execute(text("DELETE FROM sources"))
         await session.execute(text("DELETE FROM term_stats"))
+        await session.execute(text("DELETE FROM term_set_stats"))
+        await session.execute(text("DELETE FROM access_set_stats"))
         await session.execute(text("UPDATE corpus_stats SET chunk_count = 0, term_total = 0"))
         source_id = uuid.uuid4()
         await session.execute(
@@ -178,6 +181,10 @@ async def run_scenario(world: World, scenario: dict[str, Any]) -> None:
         if step[0] == "acl" and step[1] < len(doc_ids):
             await _put(world, f"/api/v1/documents/{doc_ids[step[1]]}/acl", {"groups": step[2]})
             access[step[1]] = set(step[2])
+            # BM25's per-access-list statistics moved with the postings (scores count only what
+            # the caller may read, so they must count exactly that).
+            async with AsyncSession(world.engine) as session:
+                assert await statistics_drift(session) == 0
         elif step[0] == "member":
             await _put(
                 world, f"/api/v1/users/{world.user_ids[USERS[step[1]]]}/groups", {"groups": step[2]}

@@ -60,3 +60,35 @@ async def insert_document(
     ]
     await store.insert_chunks(session, doc_id, chunks, access=access)
     return doc_id
+
+
+async def statistics_drift(session: AsyncSession) -> int:
+    """Rows of the per-access-list BM25 statistics that differ from a count of the postings and
+    chunks that exist (zero rows count as absent); 0 when they are exact."""
+    found = await session.execute(
+        text(
+            """
+            WITH counted_terms AS (
+                SELECT term, access_set, count(*) AS df FROM chunk_terms GROUP BY 1, 2
+            ),
+            kept_terms AS (SELECT term, access_set, df FROM term_set_stats WHERE df <> 0),
+            counted_sizes AS (
+                SELECT a.id AS access_set, count(*) AS n, COALESCE(sum(c.term_count), 0) AS t
+                FROM chunks c JOIN access_sets a ON a.key = access_key(c.access) GROUP BY a.id
+            ),
+            kept_sizes AS (
+                SELECT access_set, chunk_count AS n, term_total AS t FROM access_set_stats
+                WHERE chunk_count <> 0 OR term_total <> 0
+            )
+            SELECT (SELECT count(*) FROM (
+                        (SELECT * FROM counted_terms EXCEPT SELECT * FROM kept_terms)
+                        UNION ALL (SELECT * FROM kept_terms EXCEPT SELECT * FROM counted_terms)
+                    ) AS terms)
+                 + (SELECT count(*) FROM (
+                        (SELECT * FROM counted_sizes EXCEPT SELECT * FROM kept_sizes)
+                        UNION ALL (SELECT * FROM kept_sizes EXCEPT SELECT * FROM counted_sizes)
+                    ) AS sizes)
+            """
+        )
+    )
+    return int(found.scalar_one())
