@@ -48,18 +48,18 @@ _TERMS = text(
     WITH sets AS MATERIALIZED (
         SELECT id FROM access_sets WHERE access && CAST(:groups AS varchar[])
     ),
-    size AS (
+    size AS MATERIALIZED (
         SELECT COALESCE(sum(chunk_count), 0) AS n, COALESCE(sum(term_total), 0) AS total
         FROM access_set_stats WHERE access_set IN (SELECT id FROM sets)
+    ),
+    readable AS (
+        SELECT term, sum(df) AS df FROM term_set_stats
+        WHERE term = ANY(CAST(:terms AS varchar[])) AND access_set IN (SELECT id FROM sets)
+        GROUP BY term HAVING sum(df) > 0
     )
-    SELECT ts.term, sum(t.df) AS df, ts.version, size.n,
+    SELECT r.term, r.df, ts.version, size.n,
            GREATEST(size.total::float8 / GREATEST(size.n, 1), 1.0) AS avgdl
-    FROM term_stats ts
-    JOIN term_set_stats t ON t.term = ts.term AND t.access_set IN (SELECT id FROM sets)
-    CROSS JOIN size
-    WHERE ts.term = ANY(CAST(:terms AS varchar[]))
-    GROUP BY ts.term, ts.version, size.n, size.total
-    HAVING sum(t.df) > 0
+    FROM readable r JOIN term_stats ts ON ts.term = r.term CROSS JOIN size
     """
 )
 
