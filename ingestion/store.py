@@ -229,19 +229,29 @@ def _parse_vector(literal: str) -> list[float]:
     return [float(x) for x in literal.strip("[]").split(",")]
 
 
+# Row locks on the ``term_stats`` rows of the terms in CTE ``gone``, taken in term order (the
+# order every writer uses) before an UPDATE changes them: an UPDATE ... FROM locks rows in
+# whatever order its join yields, and two writers meeting on shared words deadlocked.
+_LOCK_TERM_STATS = (
+    "SELECT ts.term FROM term_stats ts WHERE ts.term IN (SELECT term FROM gone) "
+    "ORDER BY ts.term FOR UPDATE"
+)
+
+
 async def delete_chunks(session: AsyncSession, document_id: uuid.UUID) -> None:
     """Remove a document's chunks and subtract their terms from the BM25 statistics."""
     await _term_set_delta(session, _POSTINGS_OF_DOCUMENT, {"doc": document_id}, sign=-1)
     await session.execute(
         text(
-            """
+            f"""
             WITH gone AS (
                 SELECT p.term, count(*) AS df
                 FROM chunk_terms p JOIN chunks c ON c.id = p.chunk_id
-                WHERE c.document_id = :doc GROUP BY p.term ORDER BY p.term
-            )
+                WHERE c.document_id = :doc GROUP BY p.term
+            ),
+            locked AS MATERIALIZED ({_LOCK_TERM_STATS})
             UPDATE term_stats ts SET df = ts.df - gone.df, version = nextval('term_stats_version')
-            FROM gone WHERE ts.term = gone.term
+            FROM gone JOIN locked ON locked.term = gone.term WHERE ts.term = gone.term
             """
         ),
         {"doc": document_id},
@@ -461,16 +471,17 @@ async def update_document_access(
     )
     await session.execute(
         text(
-            """
+            f"""
             WITH moved AS (
                 UPDATE chunk_terms p SET access_set = a.id
                 FROM chunks c JOIN access_sets a ON a.key = access_key(c.access)
                 WHERE c.document_id = :doc AND p.chunk_id = c.id AND p.access_set <> a.id
                 RETURNING p.term
             ),
-            terms AS (SELECT DISTINCT term FROM moved ORDER BY term)
+            gone AS (SELECT DISTINCT term FROM moved),
+            locked AS MATERIALIZED ({_LOCK_TERM_STATS})
             UPDATE term_stats ts SET version = nextval('term_stats_version')
-            FROM terms WHERE ts.term = terms.term
+            FROM locked WHERE ts.term = locked.term
             """
         ),
         {"doc": document_id},
