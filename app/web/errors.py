@@ -103,10 +103,25 @@ def handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Res
 _UNAVAILABLE_SQLSTATES = ("08", "57P0", "53", "3D000", "55000")
 
 
+# A concurrent change collided with this one and the database rolled it back: 40001
+# serialization failure, 40P01 deadlock, 55P03 lock not available. Nothing was written; the
+# same request succeeds when repeated.
+_CONFLICT_SQLSTATES = ("40001", "40P01", "55P03")
+
+
 def handle_driver_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
     if exc.connection_invalidated or sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         return handle_database_down(request, exc)
+    if sqlstate in _CONFLICT_SQLSTATES:
+        log.warning("http.concurrent_conflict", path=request.url.path, sqlstate=sqlstate)
+        response = problem(
+            503,
+            "Service busy",
+            "a concurrent change collided with this request and nothing was saved; try again",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
     return handle_unexpected(request, exc)
 
 
