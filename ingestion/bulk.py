@@ -21,7 +21,6 @@ from app.errors import DocumentRejected
 from app.logging import get_logger
 from ingestion import store
 from ingestion.bulk_store import (
-    DocumentChunks,
     copy_chunks,
     create_vector_index,
     drop_vector_index,
@@ -150,23 +149,23 @@ async def _write(
     outcomes: list[IngestOutcome] = []
     with clock.stage("store"):
         async with deps.session_factory.begin() as session:
-            staged: list[DocumentChunks] = []
+            staged: list[store.DocumentChunks] = []
+            replaced: list[uuid.UUID] = []
             for job, chunks in sorted(batch, key=lambda pair: str(pair[0].id)):  # lock order
                 current = await store.lock_document(session, job.id)
                 if current is None or current.content_hash != job.content_hash:
                     outcomes.append(IngestOutcome(job.id, "superseded", 0, skipped=True))
                     continue
                 if current.indexed_hash is not None:
-                    await store.delete_chunks(session, job.id)
-                staged.append(DocumentChunks(job.id, chunks, current.access))
+                    replaced.append(job.id)
+                staged.append(store.DocumentChunks(job.id, chunks, current.access))
+            # The batch's statistics change in one pass each way (one lock order per table).
+            await store.delete_documents_chunks(session, replaced)
             total = sum(len(d.chunks) for d in staged)
             if total >= deps.settings.bulk_threshold_chunks:
                 await copy_chunks(session, staged)
             else:
-                for doc in staged:
-                    await store.insert_chunks(
-                        session, doc.document_id, doc.chunks, access=doc.access
-                    )
+                await store.insert_documents_chunks(session, staged)
             written = {d.document_id for d in staged}
             ready = [(job, len(chunks)) for job, chunks in batch if job.id in written]
             await store.mark_ready_many(

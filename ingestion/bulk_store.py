@@ -6,14 +6,13 @@ transaction); used when a write reaches ``bulk_threshold_chunks``.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import HNSW_INDEX_SQL
-from ingestion.store import StoredChunk, _insert_postings
+from ingestion.store import DocumentChunks, _insert_postings
 from retrieval.analyzer import term_frequencies
 
 _INDEX_BUILD_TIMEOUT_SECONDS = 3600
@@ -32,13 +31,6 @@ _STAGE_COLUMNS = (
     "embedding",
     "injection_score",
 )
-
-
-@dataclass(frozen=True)
-class DocumentChunks:
-    document_id: uuid.UUID
-    chunks: Sequence[StoredChunk]
-    access: Sequence[str]
 
 
 async def copy_chunks(session: AsyncSession, documents: Sequence[DocumentChunks]) -> int:

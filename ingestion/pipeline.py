@@ -21,7 +21,7 @@ from app.errors import DocumentRejected
 from app.logging import get_logger
 from app.settings import IngestionSettings
 from ingestion import store
-from ingestion.bulk_store import DocumentChunks, copy_chunks
+from ingestion.bulk_store import copy_chunks
 from ingestion.chunking import (
     ChunkDraft,
     TokenCounter,
@@ -150,7 +150,7 @@ async def write_chunks(
         return False
     await store.delete_chunks(session, job.id)
     if len(chunks) >= deps.settings.bulk_threshold_chunks:
-        await copy_chunks(session, [DocumentChunks(job.id, chunks, current.access)])
+        await copy_chunks(session, [store.DocumentChunks(job.id, chunks, current.access)])
     else:
         await store.insert_chunks(session, job.id, chunks, access=current.access)
     await store.set_status(

@@ -42,6 +42,15 @@ class StoredChunk:
 
 
 @dataclass(frozen=True)
+class DocumentChunks:
+    """One document's new chunks and who may read them."""
+
+    document_id: uuid.UUID
+    chunks: Sequence[StoredChunk]
+    access: Sequence[str]
+
+
+@dataclass(frozen=True)
 class DocumentJob:
     """What the pipeline needs to know about a document, read under a row lock."""
 
@@ -240,39 +249,47 @@ _LOCK_TERM_STATS = (
 
 async def delete_chunks(session: AsyncSession, document_id: uuid.UUID) -> None:
     """Remove a document's chunks and subtract their terms from the BM25 statistics."""
-    await _term_set_delta(session, _POSTINGS_OF_DOCUMENT, {"doc": document_id}, sign=-1)
+    await delete_documents_chunks(session, [document_id])
+
+
+async def delete_documents_chunks(session: AsyncSession, document_ids: Sequence[uuid.UUID]) -> None:
+    """Remove several documents' chunks, subtracting them from the statistics in one pass (one
+    lock order for the batch, as for a single document)."""
+    if not document_ids:
+        return
+    of_documents = {"docs": list(document_ids)}
+    await _term_set_delta(session, _POSTINGS_OF_DOCUMENTS, of_documents, sign=-1)
     await session.execute(
         text(
             f"""
             WITH gone AS (
                 SELECT p.term, count(*) AS df
-                FROM chunk_terms p JOIN chunks c ON c.id = p.chunk_id
-                WHERE c.document_id = :doc GROUP BY p.term
+                FROM chunk_terms p {_POSTINGS_OF_DOCUMENTS} GROUP BY p.term
             ),
             locked AS MATERIALIZED ({_LOCK_TERM_STATS})
             UPDATE term_stats ts SET df = ts.df - gone.df, version = nextval('term_stats_version')
             FROM gone JOIN locked ON locked.term = gone.term WHERE ts.term = gone.term
             """
         ),
-        {"doc": document_id},
+        of_documents,
     )
-    gone = await _set_sizes(session, _CHUNKS_OF_DOCUMENT, {"doc": document_id})
+    gone = await _set_sizes(session, _CHUNKS_OF_DOCUMENTS, of_documents)
     await _add_set_sizes(session, {key: (-n, -terms) for key, (n, terms) in gone.items()})
     await session.execute(
         text(
-            """
+            f"""
             WITH gone AS (
                 SELECT count(*) AS n, COALESCE(sum(term_count), 0) AS terms
-                FROM chunks WHERE document_id = :doc
+                FROM chunks c WHERE {_CHUNKS_OF_DOCUMENTS}
             )
             UPDATE corpus_stats SET chunk_count = chunk_count - gone.n,
                                     term_total = term_total - gone.terms
             FROM gone WHERE id = 1
             """
         ),
-        {"doc": document_id},
+        of_documents,
     )
-    await session.execute(text("DELETE FROM chunks WHERE document_id = :doc"), {"doc": document_id})
+    await session.execute(text(f"DELETE FROM chunks c WHERE {_CHUNKS_OF_DOCUMENTS}"), of_documents)
 
 
 # The per-access-list statistics computed afresh from the postings and chunks, for loads that
@@ -288,10 +305,12 @@ REBUILD_SET_STATISTICS = (
     """,
 )
 
-# Which postings or chunks a statistics change counts (``:doc`` or ``:ids`` bound by the caller).
-_POSTINGS_OF_DOCUMENT = "JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = :doc"
+# Which postings or chunks a statistics change counts (``:docs`` or ``:ids`` bound by the caller).
+_POSTINGS_OF_DOCUMENTS = (
+    "JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = ANY(CAST(:docs AS uuid[]))"
+)
 _POSTINGS_OF_CHUNKS = "WHERE p.chunk_id = ANY(CAST(:ids AS uuid[]))"
-_CHUNKS_OF_DOCUMENT = "c.document_id = :doc"
+_CHUNKS_OF_DOCUMENTS = "c.document_id = ANY(CAST(:docs AS uuid[]))"
 _CHUNKS_OF_IDS = "c.id = ANY(CAST(:ids AS uuid[]))"
 
 
@@ -321,11 +340,37 @@ async def insert_chunks(
     access: Sequence[str],
 ) -> None:
     """Insert chunks with postings and statistics, using array parameters (one round trip each)."""
-    if not chunks:
-        return
-    ids = [uuid.uuid4() for _ in chunks]
-    freqs = [term_frequencies(f"{c.title} {c.heading_path} {c.text}") for c in chunks]
-    lengths = [sum(f.values()) for f in freqs]
+    await insert_documents_chunks(session, [DocumentChunks(document_id, chunks, access)])
+
+
+async def insert_documents_chunks(
+    session: AsyncSession, documents: Sequence[DocumentChunks]
+) -> None:
+    """Several documents' chunks, then all their postings and statistics in one pass: a batch
+    locks statistics rows in one order, as a single document does, so two batches writing
+    shared words cannot deadlock."""
+    ids: list[uuid.UUID] = []
+    freqs: list[dict[str, int]] = []
+    for doc in documents:
+        if not doc.chunks:
+            continue
+        doc_ids = [uuid.uuid4() for _ in doc.chunks]
+        doc_freqs = [term_frequencies(f"{c.title} {c.heading_path} {c.text}") for c in doc.chunks]
+        await _insert_chunk_rows(session, doc, doc_ids, [sum(f.values()) for f in doc_freqs])
+        await _insert_sentences(session, doc_ids, doc.chunks)
+        ids.extend(doc_ids)
+        freqs.extend(doc_freqs)
+    if ids:
+        await _insert_postings(session, ids, freqs, [sum(f.values()) for f in freqs])
+
+
+async def _insert_chunk_rows(
+    session: AsyncSession,
+    doc: DocumentChunks,
+    ids: Sequence[uuid.UUID],
+    lengths: Sequence[int],
+) -> None:
+    chunks = doc.chunks
     await session.execute(
         text(
             """
@@ -344,9 +389,9 @@ async def insert_chunks(
             """
         ),
         {
-            "doc": document_id,
-            "access": list(access),
-            "ids": ids,
+            "doc": doc.document_id,
+            "access": list(doc.access),
+            "ids": list(ids),
             "positions": [c.position for c in chunks],
             "pages": [c.page for c in chunks],
             "titles": [c.title for c in chunks],
@@ -354,13 +399,11 @@ async def insert_chunks(
             "texts": [c.text for c in chunks],
             "hashes": [c.content_hash for c in chunks],
             "tokens": [c.token_count for c in chunks],
-            "terms": lengths,
+            "terms": list(lengths),
             "embeddings": [vector_literal(c.embedding) for c in chunks],
             "injections": [c.injection_score for c in chunks],
         },
     )
-    await _insert_sentences(session, ids, chunks)
-    await _insert_postings(session, ids, freqs, lengths)
 
 
 async def _insert_sentences(
@@ -437,8 +480,7 @@ async def update_document_access(
     """Change who may read a document's chunks, and their postings' copy of the rule, in the
     caller's transaction: immediate, no re-embedding. The per-list BM25 statistics move with
     them."""
-    of_document = {"doc": document_id}
-    before = await _set_sizes(session, _CHUNKS_OF_DOCUMENT, of_document)
+    before = await _set_sizes(session, _CHUNKS_OF_DOCUMENTS, {"docs": [document_id]})
     changed = await session.execute(
         text(
             "UPDATE chunks SET access = CAST(:access AS varchar[]) WHERE document_id = :doc "
@@ -486,7 +528,7 @@ async def update_document_access(
         ),
         {"doc": document_id},
     )
-    after = await _set_sizes(session, _CHUNKS_OF_DOCUMENT, of_document)
+    after = await _set_sizes(session, _CHUNKS_OF_DOCUMENTS, {"docs": [document_id]})
     moved = dict(after)
     for key, (n, terms) in before.items():
         now_n, now_terms = moved.get(key, (0, 0))

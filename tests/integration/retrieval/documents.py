@@ -19,6 +19,15 @@ async def insert_document(
 ) -> uuid.UUID:
     """A ready document of one chunk per text, readable by ``access`` (source created once);
     with ``sentences``, each chunk also gets its sentence vectors, as ingestion stores them."""
+    doc = await prepared_document(session, texts, access, sentences=sentences)
+    await store.insert_chunks(session, doc.document_id, doc.chunks, access=access)
+    return doc.document_id
+
+
+async def prepared_document(
+    session: AsyncSession, texts: list[str], access: list[str], *, sentences: bool = True
+) -> store.DocumentChunks:
+    """``insert_document``'s document row, and the chunks it would store (not stored yet)."""
     source_id = (await session.execute(text("SELECT id FROM sources LIMIT 1"))).scalar()
     if source_id is None:
         source_id = uuid.uuid4()
@@ -58,8 +67,7 @@ async def insert_document(
         )
         for i, t in enumerate(texts)
     ]
-    await store.insert_chunks(session, doc_id, chunks, access=access)
-    return doc_id
+    return store.DocumentChunks(doc_id, chunks, access)
 
 
 async def statistics_drift(session: AsyncSession) -> int:

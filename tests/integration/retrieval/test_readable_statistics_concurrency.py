@@ -1,5 +1,6 @@
-"""Concurrent writers keep the per-access-list BM25 statistics exact: uploads into shared and
-restricted lists, ACL changes and deletions at once, on overlapping words."""
+"""Concurrent writers keep the per-access-list BM25 statistics exact and never deadlock:
+uploads into shared and restricted lists, batches of several documents (as bulk ingestion
+writes them), ACL changes and deletions at once, on overlapping words."""
 
 import asyncio
 import os
@@ -10,7 +11,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ingestion import store
-from tests.integration.retrieval.documents import insert_document, statistics_drift
+from tests.integration.retrieval.documents import (
+    insert_document,
+    prepared_document,
+    statistics_drift,
+)
 
 pytestmark = pytest.mark.integration
 ROUNDS = int(os.getenv("GROUNDWORK_TEST_STAT_ROUNDS", "40"))
@@ -27,7 +32,7 @@ async def test_concurrent_uploads_acl_changes_and_deletes_keep_statistics_exact(
 ) -> None:
     rng = random.Random(20261207)
     async with AsyncSession(engine) as session:
-        docs = [await insert_document(session, _texts(rng), rng.choice(LISTS)) for _ in range(4)]
+        docs = [await insert_document(session, _texts(rng), rng.choice(LISTS)) for _ in range(6)]
         await session.commit()
 
     async def upload(texts: list[str], access: list[str]) -> uuid.UUID:
@@ -35,6 +40,18 @@ async def test_concurrent_uploads_acl_changes_and_deletes_keep_statistics_exact(
             doc = await insert_document(session, texts, access)
             await session.commit()
             return doc
+
+    async def batch(documents: list[tuple[list[str], list[str]]]) -> list[uuid.UUID]:
+        """Several documents, then all their statistics in one pass, as bulk ingestion does."""
+        async with AsyncSession(engine) as session:
+            staged = [await prepared_document(session, t, a) for t, a in documents]
+            await store.insert_documents_chunks(session, staged)
+            await session.commit()
+            return [doc.document_id for doc in staged]
+
+    async def delete_many(doomed: list[uuid.UUID]) -> None:
+        async with AsyncSession(engine) as session, session.begin():
+            await store.delete_documents_chunks(session, doomed)
 
     async def change(doc: uuid.UUID, access: list[str]) -> None:
         async with AsyncSession(engine) as session, session.begin():
@@ -45,14 +62,18 @@ async def test_concurrent_uploads_acl_changes_and_deletes_keep_statistics_exact(
             await store.delete_chunks(session, doc)
 
     for _ in range(ROUNDS):
-        moved, gone = rng.sample(docs, 2)
-        docs.remove(gone)
+        moved, gone, *doomed = rng.sample(docs, 4)
+        for doc in (gone, *doomed):
+            docs.remove(doc)
         added = await asyncio.gather(
             upload(_texts(rng), rng.choice(LISTS)),
-            upload(_texts(rng), rng.choice(LISTS)),
+            batch([(_texts(rng), rng.choice(LISTS)) for _ in range(3)]),
+            batch([(_texts(rng), rng.choice(LISTS)) for _ in range(3)]),
             change(moved, rng.choice(LISTS)),
             delete(gone),
+            delete_many(doomed),
         )
-        docs.extend(added[:2])
+        docs.append(added[0])
+        docs.extend(added[1] + added[2])
     async with AsyncSession(engine) as session:
         assert await statistics_drift(session) == 0
