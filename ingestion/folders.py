@@ -23,7 +23,7 @@ from ingestion.normalize import decode_text
 from ingestion.sources import (
     IncomingFile,
     RegisteredDocument,
-    delete_document,
+    delete_documents,
     register_file,
     set_document_acl,
 )
@@ -110,10 +110,9 @@ async def sync_folder(
     files = {path.relative_to(root).as_posix(): path for path in found}
     known = await _known_documents(session, source_id)
     report = SyncReport(source_id=source_id)
-    for uri, doc in known.items():
-        if uri not in files:
-            await delete_document(session, doc.id)
-            report.deleted += 1
+    vanished = [doc.id for uri, doc in known.items() if uri not in files]
+    await delete_documents(session, vanished)  # locked by _known_documents
+    report.deleted += len(vanished)
     for uri, path in files.items():
         try:
             incoming = _Incoming(uri, path, retry_failed)

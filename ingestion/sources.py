@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from ingestion.store import delete_chunks, update_document_access
+from ingestion.store import delete_documents_chunks, update_document_access
 from ingestion.uploads import hold_for_write, store_file
 
 MAX_SOURCE_NAME_CHARS = 128
@@ -282,5 +282,16 @@ async def delete_document(session: AsyncSession, document_id: uuid.UUID) -> None
     )
     if found.first() is None:
         raise NotFound("no such document")
-    await delete_chunks(session, document_id)
-    await session.execute(text("DELETE FROM documents WHERE id = :id"), {"id": document_id})
+    await delete_documents(session, [document_id])
+
+
+async def delete_documents(session: AsyncSession, document_ids: Sequence[uuid.UUID]) -> None:
+    """Delete documents the caller has locked (a folder sync's vanished files): their chunks
+    leave the statistics in one pass, so the batch locks statistics rows in one order."""
+    if not document_ids:
+        return
+    await delete_documents_chunks(session, document_ids)
+    await session.execute(
+        text("DELETE FROM documents WHERE id = ANY(CAST(:ids AS uuid[]))"),
+        {"ids": list(document_ids)},
+    )

@@ -16,6 +16,7 @@ from ingestion.pipeline import PipelineDeps, ingest_document
 from ingestion.sources import create_source, set_document_acl
 from tests.builders import make_groups
 from tests.integration.ingestion.conftest import chunk_texts, write
+from tests.integration.retrieval.documents import statistics_drift
 
 pytestmark = pytest.mark.integration
 
@@ -82,6 +83,15 @@ async def test_resync_adds_changes_and_deletes(
     alpha = docs["a.md"][0]
     assert any("12 units" in t for t in await chunk_texts(db_session, alpha))
     assert not any("10 units" in t for t in await chunk_texts(db_session, alpha))
+    assert await statistics_drift(db_session) == 0
+
+    # Several files gone at once leave in one pass; BM25's statistics follow exactly.
+    (folder / "a.md").unlink()
+    (folder / "c.html").unlink()
+    third = await _sync(db_session, settings, source_id)
+    assert third.deleted == 2
+    assert set(await _documents(db_session)) == set()
+    assert await statistics_drift(db_session) == 0
 
 
 async def test_sidecar_and_front_matter_set_document_access(
