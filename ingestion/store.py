@@ -20,6 +20,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingestion.access_sets import register_access_sets
+from ingestion.access_statistics import (
+    CHUNKS_OF_DOCUMENTS,
+    CHUNKS_OF_IDS,
+    POSTINGS_OF_CHUNKS,
+    POSTINGS_OF_DOCUMENTS,
+    add_set_sizes,
+    move_term_set_stats,
+    set_sizes,
+    term_set_delta,
+)
 from ingestion.sentence_rows import SentenceRow, insert_sentence_rows
 from ingestion.vectors import ChunkVectors
 from retrieval.analyzer import term_frequencies
@@ -258,13 +268,13 @@ async def delete_documents_chunks(session: AsyncSession, document_ids: Sequence[
     if not document_ids:
         return
     of_documents = {"docs": list(document_ids)}
-    await _term_set_delta(session, _POSTINGS_OF_DOCUMENTS, of_documents, sign=-1)
+    await term_set_delta(session, POSTINGS_OF_DOCUMENTS, of_documents, sign=-1)
     await session.execute(
         text(
             f"""
             WITH gone AS (
                 SELECT p.term, count(*) AS df
-                FROM chunk_terms p {_POSTINGS_OF_DOCUMENTS} GROUP BY p.term
+                FROM chunk_terms p {POSTINGS_OF_DOCUMENTS} GROUP BY p.term
             ),
             locked AS MATERIALIZED ({_LOCK_TERM_STATS})
             UPDATE term_stats ts SET df = ts.df - gone.df, version = nextval('term_stats_version')
@@ -273,14 +283,14 @@ async def delete_documents_chunks(session: AsyncSession, document_ids: Sequence[
         ),
         of_documents,
     )
-    gone = await _set_sizes(session, _CHUNKS_OF_DOCUMENTS, of_documents)
-    await _add_set_sizes(session, {key: (-n, -terms) for key, (n, terms) in gone.items()})
+    gone = await set_sizes(session, CHUNKS_OF_DOCUMENTS, of_documents)
+    await add_set_sizes(session, {key: (-n, -terms) for key, (n, terms) in gone.items()})
     await session.execute(
         text(
             f"""
             WITH gone AS (
                 SELECT count(*) AS n, COALESCE(sum(term_count), 0) AS terms
-                FROM chunks c WHERE {_CHUNKS_OF_DOCUMENTS}
+                FROM chunks c WHERE {CHUNKS_OF_DOCUMENTS}
             )
             UPDATE corpus_stats SET chunk_count = chunk_count - gone.n,
                                     term_total = term_total - gone.terms
@@ -289,47 +299,7 @@ async def delete_documents_chunks(session: AsyncSession, document_ids: Sequence[
         ),
         of_documents,
     )
-    await session.execute(text(f"DELETE FROM chunks c WHERE {_CHUNKS_OF_DOCUMENTS}"), of_documents)
-
-
-# The per-access-list statistics computed afresh from the postings and chunks, for loads that
-# copy rows in bulk (benchmark corpora) after emptying both tables.
-REBUILD_SET_STATISTICS = (
-    "INSERT INTO term_set_stats (term, access_set, df) "
-    "SELECT term, access_set, count(*) FROM chunk_terms GROUP BY term, access_set",
-    """
-    INSERT INTO access_set_stats (access_set, chunk_count, term_total)
-    SELECT a.id, count(*), COALESCE(sum(c.term_count), 0)
-    FROM chunks c JOIN access_sets a ON a.key = access_key(c.access)
-    GROUP BY a.id
-    """,
-)
-
-# Which postings or chunks a statistics change counts (``:docs`` or ``:ids`` bound by the caller).
-_POSTINGS_OF_DOCUMENTS = (
-    "JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = ANY(CAST(:docs AS uuid[]))"
-)
-_POSTINGS_OF_CHUNKS = "WHERE p.chunk_id = ANY(CAST(:ids AS uuid[]))"
-_CHUNKS_OF_DOCUMENTS = "c.document_id = ANY(CAST(:docs AS uuid[]))"
-_CHUNKS_OF_IDS = "c.id = ANY(CAST(:ids AS uuid[]))"
-
-
-async def _term_set_delta(
-    session: AsyncSession, postings: str, params: dict[str, Any], *, sign: int
-) -> None:
-    """Add (``sign`` 1) or subtract (-1) the ``postings`` to ``term_set_stats``: one per term
-    and the access list the posting carries. Rows are locked in key order."""
-    await session.execute(
-        text(
-            f"""
-            INSERT INTO term_set_stats AS t (term, access_set, df)
-            SELECT p.term, p.access_set, {int(sign)} * count(*) FROM chunk_terms p {postings}
-            GROUP BY p.term, p.access_set ORDER BY p.term, p.access_set
-            ON CONFLICT (term, access_set) DO UPDATE SET df = t.df + EXCLUDED.df
-            """
-        ),
-        params,
-    )
+    await session.execute(text(f"DELETE FROM chunks c WHERE {CHUNKS_OF_DOCUMENTS}"), of_documents)
 
 
 async def insert_chunks(
@@ -450,7 +420,7 @@ async def _insert_postings(
             ),
             columns,
         )
-        await _term_set_delta(session, _POSTINGS_OF_CHUNKS, {"ids": list(ids)}, sign=1)
+        await term_set_delta(session, POSTINGS_OF_CHUNKS, {"ids": list(ids)}, sign=1)
         # Sorted by term so concurrent writers lock term_stats rows in one order (no deadlock).
         await session.execute(
             text(
@@ -464,7 +434,7 @@ async def _insert_postings(
             ),
             {"terms": columns["terms"]},
         )
-    await _add_set_sizes(session, await _set_sizes(session, _CHUNKS_OF_IDS, {"ids": list(ids)}))
+    await add_set_sizes(session, await set_sizes(session, CHUNKS_OF_IDS, {"ids": list(ids)}))
     await session.execute(
         text(
             "UPDATE corpus_stats SET chunk_count = chunk_count + :n, "
@@ -480,7 +450,7 @@ async def update_document_access(
     """Change who may read a document's chunks, and their postings' copy of the rule, in the
     caller's transaction: immediate, no re-embedding. The per-list BM25 statistics move with
     them."""
-    before = await _set_sizes(session, _CHUNKS_OF_DOCUMENTS, {"docs": [document_id]})
+    before = await set_sizes(session, CHUNKS_OF_DOCUMENTS, {"docs": [document_id]})
     changed = await session.execute(
         text(
             "UPDATE chunks SET access = CAST(:access AS varchar[]) WHERE document_id = :doc "
@@ -490,27 +460,7 @@ async def update_document_access(
     )
     await register_access_sets(session, changed.scalars().all())
     # Before the postings move: each moving posting leaves its old list's df for its new one.
-    await session.execute(
-        text(
-            """
-            WITH moving AS (
-                SELECT p.term, p.access_set AS old_set, a.id AS new_set
-                FROM chunk_terms p JOIN chunks c ON c.id = p.chunk_id
-                JOIN access_sets a ON a.key = access_key(c.access)
-                WHERE c.document_id = :doc AND p.access_set <> a.id
-            ),
-            deltas AS (
-                SELECT term, old_set AS access_set, -1 AS delta FROM moving
-                UNION ALL SELECT term, new_set, 1 FROM moving
-            )
-            INSERT INTO term_set_stats AS t (term, access_set, df)
-            SELECT term, access_set, sum(delta) FROM deltas
-            GROUP BY term, access_set ORDER BY term, access_set
-            ON CONFLICT (term, access_set) DO UPDATE SET df = t.df + EXCLUDED.df
-            """
-        ),
-        {"doc": document_id},
-    )
+    await move_term_set_stats(session, document_id)
     await session.execute(
         text(
             f"""
@@ -528,53 +478,9 @@ async def update_document_access(
         ),
         {"doc": document_id},
     )
-    after = await _set_sizes(session, _CHUNKS_OF_DOCUMENTS, {"docs": [document_id]})
+    after = await set_sizes(session, CHUNKS_OF_DOCUMENTS, {"docs": [document_id]})
     moved = dict(after)
     for key, (n, terms) in before.items():
         now_n, now_terms = moved.get(key, (0, 0))
         moved[key] = (now_n - n, now_terms - terms)
-    await _add_set_sizes(session, moved)
-
-
-async def _set_sizes(
-    session: AsyncSession, chunks: str, params: dict[str, Any]
-) -> dict[int, tuple[int, int]]:
-    """The ``chunks`` and their terms per access list: ``{access_sets.id: (chunks, terms)}``."""
-    rows = await session.execute(
-        text(
-            f"""
-            SELECT a.id, count(*), COALESCE(sum(c.term_count), 0)
-            FROM chunks c JOIN access_sets a ON a.key = access_key(c.access)
-            WHERE {chunks} GROUP BY a.id
-            """
-        ),
-        params,
-    )
-    return {int(key): (int(n), int(terms)) for key, n, terms in rows}
-
-
-async def _add_set_sizes(session: AsyncSession, deltas: dict[int, tuple[int, int]]) -> None:
-    """Add ``{access_sets.id: (chunks, terms)}`` (negative to subtract) to the lists' sizes,
-    locking their rows in id order."""
-    changed = sorted((key, n, terms) for key, (n, terms) in deltas.items() if n or terms)
-    if not changed:
-        return
-    await session.execute(
-        text(
-            """
-            INSERT INTO access_set_stats AS s (access_set, chunk_count, term_total)
-            SELECT u.id, u.n, u.terms
-            FROM unnest(CAST(:ids AS int[]), CAST(:ns AS bigint[]), CAST(:terms AS bigint[]))
-                 AS u(id, n, terms)
-            ORDER BY u.id
-            ON CONFLICT (access_set) DO UPDATE
-            SET chunk_count = s.chunk_count + EXCLUDED.chunk_count,
-                term_total = s.term_total + EXCLUDED.term_total
-            """
-        ),
-        {
-            "ids": [key for key, _, _ in changed],
-            "ns": [n for _, n, _ in changed],
-            "terms": [terms for _, _, terms in changed],
-        },
-    )
+    await add_set_sizes(session, moved)

@@ -39,15 +39,20 @@ class Bm25:
         )
 
 
+# The access lists that ``:groups`` may read; postings name theirs (``access_set``).
+_READABLE_SETS = """
+    sets AS MATERIALIZED (
+        SELECT id FROM access_sets WHERE access && CAST(:groups AS varchar[])
+    ),"""
+
 # The query terms' df, N and avgdl over the chunks ``:groups`` may read: sums of the per-access-
 # list statistics (``term_set_stats``, ``access_set_stats``) over the readable lists, so no
 # score, kept term or confidence depends on a chunk the caller cannot see. A term no readable
 # chunk holds is left out. ``version`` names the term's postings for the postings cache.
 _TERMS = text(
-    """
-    WITH sets AS MATERIALIZED (
-        SELECT id FROM access_sets WHERE access && CAST(:groups AS varchar[])
-    ),
+    "WITH"
+    + _READABLE_SETS
+    + """
     size AS MATERIALIZED (
         SELECT COALESCE(sum(chunk_count), 0) AS n, COALESCE(sum(term_total), 0) AS total
         FROM access_set_stats WHERE access_set IN (SELECT id FROM sets)
@@ -90,12 +95,6 @@ _SCORED = (
     )
 """
 )
-
-# The access lists that ``:groups`` may read; postings name theirs (``access_set``).
-_READABLE_SETS = """
-    sets AS MATERIALIZED (
-        SELECT id FROM access_sets WHERE access && CAST(:groups AS varchar[])
-    ),"""
 
 
 # Large readable sets: only the postings of readable access lists are scored, the best ``cap``

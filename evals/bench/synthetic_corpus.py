@@ -16,7 +16,7 @@ import numpy as np
 from pgvector.asyncpg import register_vector
 
 from app.db.base import BM25_INDEX_SQL, HNSW_INDEX_SQL
-from ingestion import store
+from ingestion.access_statistics import REBUILD_SET_STATISTICS
 from ingestion.chunking import content_hash
 from retrieval.analyzer import term_frequencies
 
@@ -136,7 +136,7 @@ async def load_synthetic(
         await conn.execute(
             "INSERT INTO term_stats (term, df) SELECT term, count(*) FROM chunk_terms GROUP BY term"
         )
-        for statement in store.REBUILD_SET_STATISTICS:
+        for statement in REBUILD_SET_STATISTICS:
             await conn.execute(statement)
         await conn.execute(
             "UPDATE corpus_stats SET chunk_count = $1, term_total = $2 WHERE id = 1",
