@@ -179,6 +179,8 @@ class Chunk(Base):
     token_count: Mapped[int] = mapped_column(Integer)
     term_count: Mapped[int] = mapped_column(Integer, default=0)
     access: Mapped[list[str]] = mapped_column(_text_array())
+    # Stored with MAIN storage (migration f3b8d6a2c9e1), so the vector is never moved out of the
+    # row into TOAST: every cosine computed from the heap would fetch it from there first.
     embedding: Mapped[Any] = mapped_column(Vector(EMBEDDING_DIM))
     injection_score: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = _created_at()
