@@ -9,7 +9,7 @@ import string
 import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.db.migrate import alembic_config, upgrade
@@ -29,8 +29,8 @@ def _incompressible(chars: int, seed: int) -> str:
     return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(chars))
 
 
-async def _toasted(engine: object) -> int:
-    async with AsyncSession(engine) as session:  # type: ignore[call-overload]
+async def _toasted(engine: AsyncEngine) -> int:
+    async with AsyncSession(engine) as session:
         return int((await session.execute(_TOASTED)).scalar_one())
 
 
