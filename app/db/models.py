@@ -221,12 +221,14 @@ class ChunkTerm(Base):
     """BM25 postings: one row per (term, chunk) with the term frequency."""
 
     __tablename__ = "chunk_terms"
-    # Scoring reads (term) -> (chunk_id, tf, dl, access_set) with an index-only scan.
+    # Scoring reads (term, readable access lists) -> (chunk_id, tf, dl) with an index-only scan;
+    # a scan on the term alone reads every list's postings.
     __table_args__ = (
         Index(
             "ix_chunk_terms_term_covering",
             "term",
-            postgresql_include=["chunk_id", "tf", "dl", "access_set"],
+            "access_set",
+            postgresql_include=["chunk_id", "tf", "dl"],
         ),
     )
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
