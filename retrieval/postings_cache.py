@@ -48,7 +48,7 @@ class TermPostings:
     chunks: np.ndarray  # int32 positions in the cache's chunk table
     tf: np.ndarray  # int32
     dl: np.ndarray  # int32
-    access_sets: np.ndarray  # int32
+    access_sets: np.ndarray  # int32, ascending: the postings are grouped by access list
 
     @property
     def size(self) -> int:
@@ -126,18 +126,18 @@ class PostingsCache:
         """The best ``limit`` chunks by BM25 (ties by chunk id) among those with a query term
         whose access list is in ``readable_sets`` (None: every list), their scores, and how
         many such chunks there are. Scores are ``retrieval.keyword``'s, in the same order."""
-        allowed = None if readable_sets is None else np.asarray(readable_sets, dtype=np.int32)
+        allowed = None if readable_sets is None else np.unique(np.asarray(readable_sets, np.int32))
         scores = np.zeros(len(self._chunk_keys), dtype=np.float64)
         for query_term, term in zip(terms, postings, strict=True):
-            tf = term.tf.astype(np.float64)
-            norm = k1 * (1.0 - b + b * term.dl.astype(np.float64) / avgdl)
-            contribution = query_term.idf * tf * (k1 + 1.0) / (tf + norm)
-            chunks = term.chunks
+            chunks, tf, dl = term.chunks, term.tf, term.dl
             if allowed is not None:
-                keep = np.isin(term.access_sets, allowed)
-                contribution, chunks = contribution[keep], chunks[keep]
+                kept = _readable_positions(term.access_sets, allowed)
+                if kept is not None:
+                    chunks, tf, dl = chunks[kept], tf[kept], dl[kept]
+            weight = tf.astype(np.float64)
+            norm = k1 * (1.0 - b + b * dl.astype(np.float64) / avgdl)
             # A term's postings name each chunk once, so plain fancy-index addition is exact.
-            scores[chunks] += contribution
+            scores[chunks] += query_term.idf * weight * (k1 + 1.0) / (weight + norm)
         touched = np.flatnonzero(scores)  # every posting contributes > 0 (idf > 0, tf >= 1)
         count = len(touched)
         if len(touched) > limit > 0:
@@ -181,6 +181,8 @@ class PostingsCache:
             records = np.frombuffer(blob, dtype=_RECORD)
             if len(records) > self._max:
                 continue  # larger than the whole cache: always scored in SQL
+            # Grouped by access list, so a reader's postings are a few slices (``rank``).
+            records = records[np.argsort(records["access_set"], kind="stable")]
             self._store(
                 str(term),
                 TermPostings(
@@ -230,3 +232,17 @@ class PostingsCache:
         self._size = 0
         self._chunk_index.clear()
         self._chunk_keys.clear()
+
+
+def _readable_positions(access_sets: np.ndarray, allowed: np.ndarray) -> np.ndarray | None:
+    """Positions of the postings whose access list is in ``allowed`` (sorted, distinct), found
+    as one slice per list in ``access_sets`` (ascending) instead of testing every posting; None
+    when every posting is readable."""
+    starts = np.searchsorted(access_sets, allowed, side="left")
+    lengths = np.searchsorted(access_sets, allowed, side="right") - starts
+    total = int(lengths.sum())
+    if total == len(access_sets):
+        return None
+    # The slices laid end to end: each position is its slice's start plus its rank within it.
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return offsets + np.arange(total)
