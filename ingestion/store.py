@@ -321,17 +321,20 @@ async def insert_documents_chunks(
     shared words cannot deadlock."""
     ids: list[uuid.UUID] = []
     freqs: list[dict[str, int]] = []
+    lengths: list[int] = []
     for doc in documents:
         if not doc.chunks:
             continue
         doc_ids = [uuid.uuid4() for _ in doc.chunks]
         doc_freqs = [term_frequencies(f"{c.title} {c.heading_path} {c.text}") for c in doc.chunks]
-        await _insert_chunk_rows(session, doc, doc_ids, [sum(f.values()) for f in doc_freqs])
+        doc_lengths = [sum(f.values()) for f in doc_freqs]
+        await _insert_chunk_rows(session, doc, doc_ids, doc_lengths)
         await _insert_sentences(session, doc_ids, doc.chunks)
         ids.extend(doc_ids)
         freqs.extend(doc_freqs)
+        lengths.extend(doc_lengths)
     if ids:
-        await _insert_postings(session, ids, freqs, [sum(f.values()) for f in freqs])
+        await _insert_postings(session, ids, freqs, lengths)
 
 
 async def _insert_chunk_rows(
